@@ -1,0 +1,1 @@
+"""Shared library of the Xetra ETL: domain, application, adapters and infrastructure."""

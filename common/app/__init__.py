@@ -1,0 +1,1 @@
+"""Application services: one function per step, written against small interfaces."""

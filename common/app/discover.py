@@ -1,0 +1,77 @@
+"""Discover: which dates need work, from one source listing and the job-control records.
+
+Reads no source object. Writes the run plan into the run's staging area, for merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+
+from common.app.context import Pipeline, utc_now
+from common.catalog import list_source_dates
+from common.domain.dates import chunked, format_work_item, lookback_start
+from common.domain.jobcontrol import dates_needing_work
+from common.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: str
+    created_at: str
+    first_date: str
+    last_date: str
+    items: list[str]
+    reasons: dict[str, str]
+    skipped: int = 0
+    source_dates: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return sorted(dt.date.fromisoformat(d) for d in self.reasons)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Plan:
+        return cls(**json.loads(raw))
+
+
+def discover(
+    pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: int = 1
+) -> Plan:
+    if first > last:
+        raise ConfigError(f"first date {first} is after last date {last}")
+    lookback = pipeline.config.pipeline.prev_close_lookback_days
+    found = list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    fingerprints = {d: s.fingerprint for d, s in found.items()}
+    in_range = [d for d in fingerprints if first <= d <= last]
+    inputs = {d: pipeline.inputs_digest(d, fingerprints) for d in in_range}
+    records = {d: record for d, (record, _) in pipeline.jobs.load().items()}
+    work = dates_needing_work(fingerprints, inputs, records, first=first, last=last)
+    items = [format_work_item(chunk) for chunk in chunked(sorted(work), chunk_size)]
+    plan = Plan(
+        run_id=pipeline.run_id,
+        created_at=utc_now(),
+        first_date=first.isoformat(),
+        last_date=last.isoformat(),
+        items=items,
+        reasons={d.isoformat(): str(r) for d, r in sorted(work.items())},
+        skipped=len(in_range) - len(work),
+        source_dates=len(in_range),
+    )
+    pipeline.target.put(pipeline.layout.plan_key(pipeline.run_id), plan.to_json())
+    counts: dict[str, int] = {}
+    for reason in work.values():
+        counts[str(reason)] = counts.get(str(reason), 0) + 1
+    log.info(
+        "%d of %d source dates in %s..%s need work %s; %d up to date",
+        len(work), len(in_range), first, last, counts or "", plan.skipped,
+    )
+    return plan

@@ -1,0 +1,67 @@
+"""Load: a staged report -> the date's Hive partition, then the date's job-control record.
+
+Order matters for crash safety: the partition is written (one object, replaced atomically)
+before the record says `done`, so no date is ever marked done without its data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from common.app.context import Pipeline, utc_now
+from common.domain.jobcontrol import DateRecord, State
+from common.errors import InputMissingError, ObjectNotFoundError
+from common.parquetio import from_parquet, to_parquet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    date: dt.date
+    rows: int
+
+
+def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
+    layout = pipeline.layout
+    staged_key = layout.staged_report_key(pipeline.run_id, day)
+    try:
+        staged = pipeline.target.get(staged_key).data
+    except ObjectNotFoundError as exc:
+        raise InputMissingError(
+            f"no staged report for {day} in run {pipeline.run_id} "
+            f"({pipeline.target.location(staged_key)}); run transform first"
+        ) from exc
+    rows, meta = from_parquet(staged)
+    partition = layout.partition_key(day)
+    if rows.num_rows:
+        pipeline.target.put(partition, to_parquet(output_table(pipeline, rows), meta))
+    else:
+        pipeline.target.delete(partition)  # a date without trades has no partition
+    started = float(meta.get("started_at", time.time()))
+    pipeline.jobs.write(
+        DateRecord(
+            date=day,
+            state=State.DONE,
+            fingerprint=str(meta["fingerprint"]),
+            inputs_fingerprint=str(meta["inputs_fingerprint"]),
+            row_count=rows.num_rows,
+            run_id=pipeline.run_id,
+            processed_at=utc_now(),
+            duration_seconds=round(time.time() - started, 3),
+        )
+    )
+    log.info("loaded %s: %d rows into %s", day, rows.num_rows, pipeline.target.location(partition))
+    return LoadResult(day, rows.num_rows)
+
+
+def output_table(pipeline: Pipeline, rows: pa.Table) -> pa.Table:
+    """Report rows as stored: output names from config; `date` only in the partition path."""
+    names = pipeline.config.report.columns
+    kept = [c for c in rows.column_names if c != "date"]
+    return rows.select(kept).rename_columns([names[c] for c in kept])

@@ -1,0 +1,113 @@
+"""Merge (fan-in): record the run in job control and write its run report.
+
+Rebuilds the meta file from the date records, writes `<runs>/<run_id>/report.json` (dates, row
+counts, timings, failures) and removes the run's staged reports of finished dates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from common.app.context import Pipeline, utc_now
+from common.app.discover import Plan
+from common.domain.jobcontrol import State
+from common.errors import InputMissingError, ObjectNotFoundError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DateOutcome:
+    date: str
+    state: str
+    reason: str
+    rows: int
+    duration_seconds: float
+    error: str = ""
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: str
+    first_date: str
+    last_date: str
+    started_at: str
+    finished_at: str
+    done: int
+    failed: int
+    skipped: int
+    rows: int
+    dates: list[DateOutcome]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> dict[str, str]:
+        return {d.date: d.error for d in self.dates if d.state != State.DONE}
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2).encode()
+
+
+def read_plan(pipeline: Pipeline) -> Plan:
+    key = pipeline.layout.plan_key(pipeline.run_id)
+    try:
+        return Plan.from_json(pipeline.target.get(key).data)
+    except ObjectNotFoundError as exc:
+        raise InputMissingError(
+            f"no run plan for run {pipeline.run_id} at {pipeline.target.location(key)}; "
+            "discover must run first with the same --run-id"
+        ) from exc
+
+
+def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunReport:
+    plan = read_plan(pipeline)
+    records = pipeline.jobs.rebuild_meta()
+    outcomes: list[DateOutcome] = []
+    for day in plan.dates:
+        record = records.get(day, (None, ""))[0]
+        reason = plan.reasons[day.isoformat()]
+        finished = (
+            record is not None
+            and record.state is State.DONE
+            and (record.run_id == pipeline.run_id or record.processed_at >= plan.created_at)
+        )
+        if record is not None and finished:
+            outcomes.append(
+                DateOutcome(day.isoformat(), "done", reason, record.row_count,
+                            record.duration_seconds)
+            )
+            pipeline.target.delete(pipeline.layout.staged_report_key(pipeline.run_id, day))
+        else:
+            error = record.error if record is not None and record.state is State.FAILED else ""
+            outcomes.append(
+                DateOutcome(
+                    day.isoformat(), "failed", reason, 0, 0.0,
+                    error or "not processed in this run",
+                    record.exit_code if record is not None else 0,
+                )
+            )
+    done = [o for o in outcomes if o.state == "done"]
+    report = RunReport(
+        run_id=pipeline.run_id,
+        first_date=plan.first_date,
+        last_date=plan.last_date,
+        started_at=plan.created_at,
+        finished_at=utc_now(),
+        done=len(done),
+        failed=len(outcomes) - len(done),
+        skipped=plan.skipped,
+        rows=sum(o.rows for o in done),
+        dates=outcomes,
+        extra=extra or {},
+    )
+    pipeline.target.put(pipeline.layout.run_report_key(pipeline.run_id), report.to_json())
+    log.info(
+        "run %s: %d dates done, %d failed, %d up to date, %d rows; report at %s",
+        pipeline.run_id, report.done, report.failed, report.skipped, report.rows,
+        pipeline.target.location(pipeline.layout.run_report_key(pipeline.run_id)),
+    )
+    return report

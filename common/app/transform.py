@@ -1,0 +1,51 @@
+"""Transform: a date's aggregates and its lookback window -> the date's report rows, staged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+from common.app.context import Pipeline
+from common.app.extract import aggregates_for
+from common.catalog import list_source_dates
+from common.domain.dates import lookback_start
+from common.domain.report import report_rows
+from common.errors import InputMissingError
+from common.parquetio import to_parquet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    date: dt.date
+    rows: int
+    window: tuple[dt.date, ...]
+
+
+def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
+    started = time.time()
+    lookback = pipeline.config.pipeline.prev_close_lookback_days
+    found = list_source_dates(pipeline.source, lookback_start(day, lookback), day)
+    if day not in found:
+        raise InputMissingError(f"no source objects for {day}")
+    own = found.pop(day)
+    aggregates = aggregates_for(pipeline, own)
+    window = {d: aggregates_for(pipeline, s) for d, s in sorted(found.items())}
+    rows = report_rows(day, aggregates, window)
+    fingerprints = {d: s.fingerprint for d, s in found.items()}
+    pipeline.target.put(
+        pipeline.layout.staged_report_key(pipeline.run_id, day),
+        to_parquet(
+            rows,
+            {
+                "fingerprint": own.fingerprint,
+                "inputs_fingerprint": pipeline.inputs_digest(day, fingerprints),
+                "started_at": started,
+            },
+        ),
+    )
+    log.info("transformed %s: %d report rows, %d window dates", day, rows.num_rows, len(window))
+    return TransformResult(day, rows.num_rows, tuple(sorted(window)))

@@ -1,0 +1,263 @@
+"""Pipeline configuration: one YAML file loaded into frozen dataclasses.
+
+Every problem is collected and reported in one ConfigError (exit 78). Deployment values can be
+overridden from the environment as `XETRA__<SECTION>__<KEY>` (for example `XETRA__TARGET__URI`).
+Secrets never go here: boto3's credential chain and `AWS_ENDPOINT_URL` handle them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
+from common.errors import ConfigError
+
+ENV_PREFIX = "XETRA__"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    uri: str
+    columns: Mapping[str, str] = field(default_factory=lambda: dict(XETRA_HEADER_NAMES))
+    endpoint_url: str | None = None
+    read_workers: int = 8
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    uri: str
+    report_prefix: str = "reports/daily"
+    meta_prefix: str = "meta"
+    staging_prefix: str = "staging"
+    runs_prefix: str = "runs"
+    endpoint_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    columns: Mapping[str, str] = field(default_factory=lambda: {c: c for c in OUTPUT_COLUMNS})
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    first_date: dt.date
+    prev_close_lookback_days: int = 10
+    include_zero_volume_rows: bool = False
+    workers: int = 2
+    chunk_size: int = 1
+    lock_ttl_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: str = "auto"  # auto: JSON when stderr is not a terminal, text when it is
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    source: SourceConfig
+    target: TargetConfig
+    pipeline: PipelineConfig
+    report: ReportConfig = field(default_factory=ReportConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "source": SourceConfig,
+    "target": TargetConfig,
+    "pipeline": PipelineConfig,
+    "report": ReportConfig,
+    "logging": LoggingConfig,
+}
+_REQUIRED = {("source", "uri"), ("target", "uri"), ("pipeline", "first_date")}
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read, override from the environment and validate; raise one ConfigError with every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc}", source=str(path)) from exc
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from exc
+    return parse_config(raw, env=os.environ if env is None else env, source=str(path))
+
+
+def parse_config(
+    raw: Any, *, env: Mapping[str, str] | None = None, source: str | None = None
+) -> Config:
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise ConfigError("the top level must be a mapping of sections", source=source)
+    merged: dict[str, dict[str, Any]] = {}
+    for name, value in raw.items():
+        if name not in _SECTIONS:
+            problems.append(f"unknown section '{name}' (known: {', '.join(_SECTIONS)})")
+        elif value is not None and not isinstance(value, dict):
+            problems.append(f"section '{name}' must be a mapping")
+        else:
+            merged[name] = dict(value or {})
+    for var, value in (env or {}).items():
+        if not var.startswith(ENV_PREFIX):
+            continue
+        parts = var[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2 or parts[0] not in _SECTIONS:
+            problems.append(f"environment variable {var} does not name <SECTION>__<KEY>")
+            continue
+        merged.setdefault(parts[0], {})[parts[1]] = yaml.safe_load(value)
+
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        sections[name] = _build_section(name, cls, merged.get(name, {}), problems)
+    if problems:
+        raise ConfigError(problems, source=source)
+    return Config(**sections)
+
+
+def _build_section(
+    name: str, cls: type[Any], values: dict[str, Any], problems: list[str]
+) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            problems.append(f"unknown key '{name}.{key}' (known: {', '.join(fields)})")
+            continue
+        checker = _CHECKS.get((name, key))
+        if checker is None:
+            kwargs[key] = value
+            continue
+        try:
+            kwargs[key] = checker(value)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{name}.{key}: {exc}")
+    missing = [k for (s, k) in sorted(_REQUIRED) if s == name and kwargs.get(k) in (None, "")]
+    for key in missing:
+        if not any(p.startswith(f"{name}.{key}:") for p in problems):
+            problems.append(f"missing required key '{name}.{key}'")
+    if missing or any(p.startswith(f"{name}.") for p in problems):
+        return None
+    return cls(**kwargs)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value in (None, "") else _text(value)
+
+
+def _prefix(value: Any) -> str:
+    text = _text(value).strip("/")
+    if not text or ".." in text.split("/"):
+        raise ValueError(f"expected a relative key prefix, got {value!r}")
+    return text
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+def _int_range(low: int, high: int) -> Any:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"expected an integer from {low} to {high}, got {value!r}")
+        return value
+
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _choice(*options: str) -> Any:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value.lower() not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return value.lower()
+
+    return check
+
+
+def _source_columns(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of canonical column to source header name")
+    unknown = sorted(set(value) - set(SOURCE_COLUMNS))
+    if unknown:
+        raise ValueError(
+            f"unknown canonical column(s) {', '.join(unknown)} (known: {', '.join(SOURCE_COLUMNS)})"
+        )
+    columns = dict(XETRA_HEADER_NAMES)
+    for canonical, header in value.items():
+        columns[canonical] = _text(header)
+    if len(set(columns.values())) != len(columns):
+        raise ValueError("two canonical columns map to the same source header")
+    return columns
+
+
+def _report_columns(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of report column to output name")
+    unknown = sorted(set(value) - set(OUTPUT_COLUMNS))
+    if unknown:
+        raise ValueError(
+            f"unknown report column(s) {', '.join(unknown)} (known: {', '.join(OUTPUT_COLUMNS)})"
+        )
+    columns = {c: c for c in OUTPUT_COLUMNS}
+    for column, name in value.items():
+        columns[column] = _text(name)
+    if columns["date"] != "date":
+        raise ValueError("'date' is the Hive partition column and cannot be renamed")
+    if len(set(columns.values())) != len(columns):
+        raise ValueError("two report columns have the same output name")
+    return columns
+
+
+_CHECKS: dict[tuple[str, str], Any] = {
+    ("source", "uri"): _text,
+    ("source", "columns"): _source_columns,
+    ("source", "endpoint_url"): _optional_text,
+    ("source", "read_workers"): _int_range(1, 64),
+    ("target", "uri"): _text,
+    ("target", "report_prefix"): _prefix,
+    ("target", "meta_prefix"): _prefix,
+    ("target", "staging_prefix"): _prefix,
+    ("target", "runs_prefix"): _prefix,
+    ("target", "endpoint_url"): _optional_text,
+    ("pipeline", "first_date"): _date,
+    ("pipeline", "prev_close_lookback_days"): _int_range(1, 366),
+    ("pipeline", "include_zero_volume_rows"): _bool,
+    ("pipeline", "workers"): _int_range(1, 64),
+    ("pipeline", "chunk_size"): _int_range(1, 366),
+    ("pipeline", "lock_ttl_seconds"): _int_range(30, 7 * 24 * 3600),
+    ("report", "columns"): _report_columns,
+    ("logging", "format"): _choice("auto", "json", "text"),
+    ("logging", "level"): _choice("debug", "info", "warning", "error"),
+}

@@ -1,0 +1,136 @@
+"""The composition root and the one place that turns errors into exit codes.
+
+Steps are thin: they declare arguments and call one application function through `run_step`,
+which configures logging, loads the config, wires the real stores, writes Argo output files and
+maps every failure to the documented exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from common import logs
+from common.app.context import Pipeline, new_run_id
+from common.config import Config, load_config
+from common.domain.dates import parse_date, parse_work_item
+from common.errors import ConfigError, ExitCode, XetraEtlError
+from common.storage.factory import open_store
+
+log = logging.getLogger("xetra_etl")
+
+RUN_ID_ENV = "XETRA_RUN_ID"
+
+
+def build_pipeline(config: Config, run_id: str) -> Pipeline:
+    return Pipeline(
+        config=config,
+        source=open_store(config.source.uri, endpoint_url=config.source.endpoint_url),
+        target=open_store(config.target.uri, endpoint_url=config.target.endpoint_url),
+        run_id=run_id,
+    )
+
+
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", required=True, metavar="FILE", help="pipeline config YAML (see README)"
+    )
+
+
+def add_run_id_arg(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--run-id",
+        required=required,
+        default=os.environ.get(RUN_ID_ENV) or None,
+        help="id of the run this step belongs to (in Argo: the workflow name)",
+    )
+
+
+def add_dates_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dates",
+        required=True,
+        metavar="ITEM",
+        help="one work item from discover: YYYY-MM-DD, D1,D2,... or a JSON list of dates",
+    )
+
+
+def add_out_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", metavar="PATH", help="write a JSON summary of the step here (an Argo output)"
+    )
+
+
+def dates_of(args: argparse.Namespace) -> list[dt.date]:
+    try:
+        return parse_work_item(args.dates)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source="--dates") from exc
+
+
+def optional_date(value: str | None, what: str) -> dt.date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return parse_date(value, what=what)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source="the command line") from exc
+
+
+def write_output(path: str | None, value: Any) -> None:
+    """Write an Argo output parameter file (creating its directory); stdout stays clean."""
+    if not path:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    target.write_text(text, encoding="utf-8")
+
+
+def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, XetraEtlError):
+        return int(exc.exit_code)
+    return int(ExitCode.SOFTWARE)
+
+
+StepAction = Callable[[argparse.Namespace, Config], int | None]
+
+
+def run_step(
+    step: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    action: StepAction,
+) -> int:
+    """Parse, configure, run `action` and return the process exit code."""
+    args = parser.parse_args(argv)
+    logs.configure()
+    logs.set_context(step=step, run_id=getattr(args, "run_id", None) or "-")
+    try:
+        config = load_config(args.config)
+        logs.configure(fmt=config.logging.format, level=config.logging.level)
+        if hasattr(args, "run_id") and not args.run_id:
+            args.run_id = new_run_id()
+        logs.set_context(run_id=getattr(args, "run_id", None) or "-")
+        return action(args, config) or 0
+    except XetraEtlError as exc:
+        code = exit_code_for(exc)
+        log.error("%s failed (exit %d): %s", step, code, exc)
+        return code
+    except KeyboardInterrupt:
+        log.error("%s interrupted", step)
+        return 130
+    except Exception:
+        log.exception("%s failed with an unexpected error (exit 70): this is a bug", step)
+        return int(ExitCode.SOFTWARE)
+
+
+def main_for(step_main: Callable[[Sequence[str] | None], int]) -> None:
+    sys.exit(step_main(None))

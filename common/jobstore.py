@@ -1,0 +1,177 @@
+"""Job control in the target store: one record per date, a derived meta file, and a run lock.
+
+Each date's record (`<meta>/dates/<date>.json`) is written only by the step that processed the
+date, after the data it describes is durable, so concurrent runs never contend on one shared
+object. The meta file (`<meta>/meta.csv`) is derived from the records; it is rewritten with a
+conditional write (If-Match / If-None-Match), so two writers cannot overwrite each other's view,
+and a reader uses it as a cache: only records whose ETag differs from the one it lists are read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from common.domain.jobcontrol import DateRecord, parse_meta, render_meta
+from common.errors import (
+    LockHeldError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    StorageError,
+)
+from common.layout_target import TargetLayout
+from common.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+Records = dict[dt.date, tuple[DateRecord, str]]
+
+
+class JobStore:
+    def __init__(self, store: ObjectStore, layout: TargetLayout) -> None:
+        self.store = store
+        self.layout = layout
+
+    def write(self, record: DateRecord) -> str:
+        return self.store.put(self.layout.record_key(record.date), record.to_json())
+
+    def read(self, day: dt.date) -> DateRecord | None:
+        try:
+            return DateRecord.from_json(self.store.get(self.layout.record_key(day)).data)
+        except ObjectNotFoundError:
+            return None
+
+    def load(self) -> Records:
+        """Every date's record with its ETag, reading only records the meta file does not match."""
+        cached, _ = self._read_meta()
+        listed = {
+            dt.date.fromisoformat(info.key.rsplit("/", 1)[1].removesuffix(".json")): info.etag
+            for info in self.store.list(self.layout.records_prefix)
+            if info.key.endswith(".json")
+        }
+        stale = [d for d, etag in listed.items() if d not in cached or cached[d][1] != etag]
+        result: Records = {d: cached[d] for d in listed if d not in stale}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for day, pair in zip(stale, pool.map(self._read_with_etag, stale), strict=True):
+                if pair is not None:
+                    result[day] = pair
+        return result
+
+    def rebuild_meta(self, *, attempts: int = 10) -> Records:
+        """Rewrite the meta file from the records; retried when another writer got there first."""
+        for attempt in range(attempts):
+            _, etag = self._read_meta()
+            records = self.load()
+            body = render_meta(records)
+            try:
+                if etag is None:
+                    self.store.put(self.layout.meta_key, body, if_none_match=True)
+                else:
+                    self.store.put(self.layout.meta_key, body, if_match=etag)
+                return records
+            except PreconditionFailedError:
+                time.sleep(0.05 * (attempt + 1))
+        raise PreconditionFailedError(
+            f"{self.store.location(self.layout.meta_key)} kept changing; gave up after {attempts}"
+        )
+
+    def _read_with_etag(self, day: dt.date) -> tuple[DateRecord, str] | None:
+        try:
+            blob = self.store.get(self.layout.record_key(day))
+        except ObjectNotFoundError:
+            return None
+        try:
+            return DateRecord.from_json(blob.data), blob.etag
+        except (ValueError, KeyError) as exc:
+            raise StorageError(
+                f"job-control record {self.store.location(self.layout.record_key(day))} is "
+                f"corrupt ({exc}); delete it to have the date processed again"
+            ) from exc
+
+    def _read_meta(self) -> tuple[Records, str | None]:
+        try:
+            blob = self.store.get(self.layout.meta_key)
+        except ObjectNotFoundError:
+            return {}, None
+        try:
+            return parse_meta(blob.data), blob.etag
+        except (ValueError, KeyError, UnicodeDecodeError) as exc:
+            # The meta file is derived; a corrupt one is rebuilt from the records.
+            log.warning(
+                "meta file %s is unreadable (%s); rebuilding it from the date records",
+                self.store.location(self.layout.meta_key),
+                exc,
+            )
+            return {}, blob.etag
+
+
+@dataclass(frozen=True)
+class Lease:
+    run_id: str
+    etag: str
+
+
+class RunLock:
+    """A lease on the target, so two local runs never process it at once.
+
+    Taken with a create-if-absent write; renewed with If-Match on its own ETag. A lease whose
+    expiry has passed (its run was killed) is taken over, again with If-Match, so only one run wins.
+    """
+
+    def __init__(self, store: ObjectStore, layout: TargetLayout, ttl_seconds: int) -> None:
+        self.store = store
+        self.key = layout.lock_key
+        self.ttl = ttl_seconds
+
+    def _body(self, run_id: str) -> bytes:
+        now = time.time()
+        return json.dumps(
+            {"run_id": run_id, "acquired_at": now, "expires_at": now + self.ttl}
+        ).encode()
+
+    def acquire(self, run_id: str) -> Lease:
+        try:
+            return Lease(run_id, self.store.put(self.key, self._body(run_id), if_none_match=True))
+        except PreconditionFailedError:
+            pass
+        try:
+            blob = self.store.get(self.key)
+        except ObjectNotFoundError:
+            return self.acquire(run_id)
+        try:
+            held = json.loads(blob.data)
+            holder, expires = str(held["run_id"]), float(held["expires_at"])
+        except (ValueError, KeyError, TypeError):
+            holder, expires = "unknown", 0.0
+        if expires > time.time():
+            until = dt.datetime.fromtimestamp(expires, dt.UTC).isoformat(timespec="seconds")
+            raise LockHeldError(
+                f"another run ({holder}) holds the lock {self.store.location(self.key)} until "
+                f"{until}; try again later, or delete the lock if that run is gone"
+            )
+        log.warning("taking over the expired lock of run %s", holder)
+        try:
+            return Lease(run_id, self.store.put(self.key, self._body(run_id), if_match=blob.etag))
+        except PreconditionFailedError as exc:
+            raise LockHeldError("another run took the expired lock first") from exc
+
+    def renew(self, lease: Lease) -> Lease:
+        try:
+            etag = self.store.put(self.key, self._body(lease.run_id), if_match=lease.etag)
+        except PreconditionFailedError as exc:
+            raise LockHeldError(
+                f"run {lease.run_id} lost its lock {self.store.location(self.key)}"
+            ) from exc
+        return Lease(lease.run_id, etag)
+
+    def release(self, lease: Lease) -> None:
+        try:
+            current = self.store.get(self.key)
+        except ObjectNotFoundError:
+            return
+        if current.etag == lease.etag:
+            self.store.delete(self.key)

@@ -1,0 +1,174 @@
+"""Reading one source CSV object into canonical minute bars, with errors that point at the line.
+
+The fast path is one pyarrow `read_csv` per object that converts only the mapped columns (so bytes
+that are not UTF-8 in other columns never matter). When pyarrow rejects an object, or a check on
+the parsed columns fails, a slow diagnostic pass over that one object with the `csv` module finds
+the line and column to name in the error.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+
+from common.domain.report import BAR_SCHEMA
+from common.errors import SourceDataError
+
+_TYPES: dict[str, pa.DataType] = {
+    "isin": pa.string(),
+    "date": pa.string(),
+    "time": pa.string(),
+    "start_price": pa.float64(),
+    "max_price": pa.float64(),
+    "min_price": pa.float64(),
+    "end_price": pa.float64(),
+    "traded_volume": pa.int64(),
+}
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date) -> pa.Table:
+    """Parse one object into BAR_SCHEMA columns; raise SourceDataError naming key, line, column."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data.strip():
+        return BAR_SCHEMA.empty_table()
+    header = _read_header(data, key)
+    missing = [name for name in columns.values() if name not in header]
+    if missing:
+        raise SourceDataError(
+            f"the header lacks the mapped column(s) {', '.join(missing)}",
+            key=key,
+            line=1,
+            column=missing[0],
+        )
+    by_header = {header_name: canonical for canonical, header_name in columns.items()}
+    try:
+        table = pv.read_csv(
+            io.BytesIO(data),
+            read_options=pv.ReadOptions(use_threads=False, block_size=1 << 26),
+            convert_options=pv.ConvertOptions(
+                include_columns=list(columns.values()),
+                column_types={columns[c]: t for c, t in _TYPES.items()},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise diagnose(data, key=key, columns=columns, fallback=str(exc)) from exc
+    table = table.rename_columns([by_header[name] for name in table.column_names])
+    problem = _first_invalid_row(table, day)
+    if problem is not None:
+        row, canonical, message = problem
+        raise SourceDataError(
+            message, key=key, line=_line_of_row(data, row), column=columns[canonical]
+        )
+    return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
+
+
+def _read_header(data: bytes, key: str) -> list[str]:
+    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceDataError("the header is not UTF-8", key=key, line=1) from exc
+    return next(csv.reader([text]))
+
+
+def _first_invalid_row(table: pa.Table, day: dt.date) -> tuple[int, str, str] | None:
+    """(row index, canonical column, message) of the first row that breaks a rule, if any."""
+    checks: list[tuple[str, pa.ChunkedArray, str]] = []
+    for name in _TYPES:
+        checks.append((name, pc.is_null(table[name]), "empty value"))
+    checks += [
+        ("date", pc.not_equal(table["date"], day.isoformat()), f"date differs from its folder {day}"),
+        (
+            "time",
+            pc.invert(pc.match_substring_regex(table["time"], r"^([01]\d|2[0-3]):[0-5]\d$")),
+            "time is not hh:mm",
+        ),
+        ("isin", pc.not_equal(pc.utf8_length(table["isin"]), 12), "ISIN is not 12 characters"),
+        ("traded_volume", pc.less(table["traded_volume"], 0), "traded volume is negative"),
+    ]
+    for name in ("start_price", "max_price", "min_price", "end_price"):
+        checks.append((name, pc.less_equal(table[name], 0), "price is not positive"))
+    checks += [
+        ("min_price", pc.greater(table["min_price"], table["max_price"]), "min price above max"),
+        ("start_price", _outside(table, "start_price"), "start price outside min..max"),
+        ("end_price", _outside(table, "end_price"), "end price outside min..max"),
+    ]
+    first: tuple[int, str, str] | None = None
+    for name, mask, message in checks:
+        hits = pc.indices_nonzero(pc.fill_null(mask, False))
+        if len(hits):
+            row = hits[0].as_py()
+            if first is None or row < first[0]:
+                first = (row, name, message)
+    return first
+
+
+def _outside(table: pa.Table, column: str) -> pa.ChunkedArray:
+    return pc.or_(
+        pc.less(table[column], table["min_price"]), pc.greater(table[column], table["max_price"])
+    )
+
+
+def _line_of_row(data: bytes, row: int) -> int:
+    """The 1-based line number where data row `row` (0-based, after the header) starts."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+    next(reader, None)
+    start = reader.line_num + 1
+    for index, _ in enumerate(reader):
+        if index == row:
+            return start
+        start = reader.line_num + 1
+    return start
+
+
+def diagnose(
+    data: bytes, *, key: str, columns: Mapping[str, str], fallback: str
+) -> SourceDataError:
+    """Find the first line and column that the fast path could not convert."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    positions = {canonical: header.index(name) for canonical, name in columns.items()}
+    line = reader.line_num + 1
+    for fields in reader:
+        if fields and len(fields) != len(header):
+            return SourceDataError(
+                f"expected {len(header)} columns, got {len(fields)} (truncated or malformed line)",
+                key=key,
+                line=line,
+                column=header[len(fields)] if len(fields) < len(header) else None,
+            )
+        for canonical, position in positions.items() if fields else ():
+            value = fields[position]
+            problem = _conversion_problem(value, _TYPES[canonical])
+            if problem:
+                return SourceDataError(
+                    f"{problem}: {value!r}", key=key, line=line, column=columns[canonical]
+                )
+        line = reader.line_num + 1
+    return SourceDataError(f"unreadable CSV ({fallback})", key=key)
+
+
+def _conversion_problem(value: str, kind: pa.DataType) -> str | None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "bytes that are not UTF-8"
+    try:
+        if pa.types.is_floating(kind):
+            float(value)
+        elif pa.types.is_integer(kind):
+            int(value)
+    except ValueError:
+        return f"not a {'number' if pa.types.is_floating(kind) else 'whole number'}"
+    return None

@@ -1,0 +1,19 @@
+"""Open a store from a URI: `s3://bucket/prefix` or a local directory path."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from common.storage.base import ObjectStore
+from common.storage.local import LocalStore
+
+
+def open_store(uri: str, *, endpoint_url: str | None = None) -> ObjectStore:
+    if uri.startswith("s3://"):
+        from common.storage.s3 import S3Store, make_client
+
+        parsed = urlparse(uri)
+        return S3Store(parsed.netloc, parsed.path, make_client(endpoint_url))
+    if uri.startswith("file://"):
+        uri = urlparse(uri).path
+    return LocalStore(uri)

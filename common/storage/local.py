@@ -1,0 +1,136 @@
+"""A directory on the local filesystem as an object store.
+
+Writes go to a temporary file beside the store root and are renamed into place, so a reader never
+sees half an object. Conditional writes are serialised with an exclusive `flock` per store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from common.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
+from common.storage.base import Blob, ObjectInfo
+
+# Temporary files and the lock live here, outside every configured prefix.
+_SCRATCH = ".xetra-tmp"
+
+
+def _etag(stat: os.stat_result) -> str:
+    # Cheap and content-free: a listing must not read the files. Every write replaces the inode,
+    # so size, mtime and inode together change whenever the content is rewritten.
+    return f"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"
+
+
+class LocalStore:
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+        self.root = Path(root).resolve()
+        self.uri = str(self.root)
+        # fsync before the rename, so a written object survives a power loss, not only a crash.
+        self.durable = durable
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise StorageError(f"key {key!r} escapes the store root {self.root}")
+        return path
+
+    def location(self, key: str) -> str:
+        return str(self.root / key)
+
+    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
+        if not self.root.is_dir():
+            return
+        # Walk only the directories that can hold matching keys.
+        base_dir = prefix.rpartition("/")[0]
+        start = self.root / base_dir if base_dir else self.root
+        if not start.is_dir():
+            return
+        found: list[ObjectInfo] = []
+        for dirpath, dirnames, filenames in os.walk(start):
+            rel_dir = os.path.relpath(dirpath, self.root)
+            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+            if rel_dir == _SCRATCH:
+                dirnames.clear()
+                continue
+            dirnames[:] = [d for d in dirnames if d != _SCRATCH]
+            for name in filenames:
+                key = f"{rel_dir}/{name}" if rel_dir else name
+                if key.startswith(prefix) and key > start_after:
+                    stat = os.stat(os.path.join(dirpath, name))
+                    found.append(ObjectInfo(key, stat.st_size, _etag(stat)))
+        yield from sorted(found)
+
+    def get(self, key: str) -> Blob:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                return Blob(handle.read(), _etag(stat))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFoundError(self.location(key)) from exc
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        path = self._path(key)
+        scratch = self.root / _SCRATCH
+        scratch.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(conditional=if_match is not None or if_none_match):
+            if if_none_match and path.exists():
+                raise PreconditionFailedError(f"{self.location(key)} already exists")
+            if if_match is not None:
+                try:
+                    current = _etag(path.stat())
+                except FileNotFoundError:
+                    current = None
+                if current != if_match:
+                    raise PreconditionFailedError(f"{self.location(key)} changed since it was read")
+            fd, tmp = tempfile.mkstemp(dir=scratch, prefix="put-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    if self.durable:
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            return _etag(path.stat())
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        # Leave no empty directories behind, so a deleted partition disappears for readers.
+        parent = path.parent
+        while parent != self.root:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    @contextlib.contextmanager
+    def _lock(self, *, conditional: bool) -> Iterator[None]:
+        if not conditional:
+            yield
+            return
+        with open(self.root / _SCRATCH / "lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

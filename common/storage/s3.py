@@ -1,0 +1,140 @@
+"""S3 (or any S3-compatible endpoint) as an object store, through boto3.
+
+Credentials come from boto3's standard chain; the endpoint from the config or `AWS_ENDPOINT_URL`.
+Retries are botocore's own ("standard" mode: throttling, 5xx, connection errors, with backoff);
+whatever is still failing afterwards is translated into the project's error tree here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+from common.errors import (
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    StorageError,
+    StorageTransientError,
+    XetraEtlError,
+)
+from common.storage.base import Blob, ObjectInfo, join_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_TRANSIENT = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "500",
+    "502",
+    "503",
+    "504",
+}
+
+
+def make_client(
+    endpoint_url: str | None = None,
+    *,
+    max_attempts: int = 8,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+    max_pool_connections: int = 16,
+) -> S3Client:
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, config=config)
+
+
+class S3Store:
+    def __init__(self, bucket: str, prefix: str, client: S3Client) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client
+        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+
+    def _key(self, key: str) -> str:
+        return join_key(self.prefix, key)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
+        root = f"{self.prefix}/" if self.prefix else ""
+        full_prefix = root + prefix
+        strip = len(root)
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix}
+        if start_after:
+            kwargs["StartAfter"] = self._key(start_after)
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(**kwargs):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"][strip:], item["Size"], item["ETag"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"listing {self.location(prefix)}") from exc
+
+    def get(self, key: str) -> Blob:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return Blob(response["Body"].read(), response["ETag"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"reading {self.location(key)}") from exc
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key), "Body": data}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        try:
+            return str(self.client.put_object(**kwargs)["ETag"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"writing {self.location(key)}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, f"deleting {self.location(key)}") from exc
+
+
+def _translate(exc: Exception, doing: str) -> XetraEtlError:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        message = error.get("Message") or code
+        if code in _NOT_FOUND or (status == "404" and code != "NoSuchBucket"):
+            return ObjectNotFoundError(doing.split(" ", 1)[1])
+        if code in _PRECONDITION or status in {"412", "409"}:
+            return PreconditionFailedError(f"{doing}: condition not met ({code})")
+        if code in _TRANSIENT or status.startswith("5"):
+            return StorageTransientError(f"{doing}: {message} ({code}), still failing after retries")
+        return StorageError(f"{doing}: {message} ({code})")
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return StorageTransientError(f"{doing}: {exc}, still failing after retries")
+    return StorageError(f"{doing}: {exc}")

@@ -1,0 +1,1 @@
+"""Thin entry points, one per step; `steps.cli` gathers them under `xetra-etl`."""

@@ -1,0 +1,51 @@
+"""xetra-etl: one command with a subcommand per step and per local operation."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+# Subcommand -> (module, one-line help). Modules are imported only when used, so the discover
+# image (no pandas, no pyarrow) can still run `xetra-etl discover`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("steps.run", "run the whole pipeline locally (discover, per-date steps, merge)"),
+    "discover": ("steps.discover", "write the JSON list of dates that need work"),
+    "extract": ("steps.extract", "stage the daily aggregates of a work item's dates"),
+    "transform": ("steps.transform", "compute a work item's report rows"),
+    "load": ("steps.load", "write a work item's partitions and mark its dates done"),
+    "merge": ("steps.merge", "record the run, rebuild the meta file, write the run report"),
+    "notify": ("steps.notify", "post the run's summary to a webhook (Argo exit hook)"),
+    "status": ("steps.status", "print every date's state from job control"),
+    "show": ("steps.show", "print where the report is and a few of its rows"),
+    "demo-data": ("steps.demo_data", "write realistic Xetra-format source files"),
+    "workflows": ("workflows.cli", "render the Argo manifests (workflows render --out DIR)"),
+    "argo": ("workflows.cli", "apply, submit, backfill or retry on an Argo server"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: xetra-etl COMMAND [ARGS] (xetra-etl COMMAND --help for its options)", ""]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        sys.stdout.write(usage())
+        return 0
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        sys.stderr.write(f"xetra-etl: unknown command {command!r}\n\n{usage()}")
+        return 2
+    module_name = COMMANDS[command][0]
+    module = __import__(module_name, fromlist=["main"])
+    step_main: Callable[[Sequence[str]], int] = module.main
+    if module_name == "workflows.cli":
+        return step_main([command, *rest]) if command == "argo" else step_main(rest)
+    return step_main(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

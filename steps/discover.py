@@ -1,0 +1,68 @@
+"""xetra-discover: write the JSON list of work items (dates that need work) for the fan-out."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Sequence
+
+from common.app.discover import discover
+from common.config import Config
+from common.entry import (
+    add_config_arg,
+    add_run_id_arg,
+    build_pipeline,
+    optional_date,
+    run_step,
+    write_output,
+)
+
+STEP = "discover"
+
+
+def build_parser(prog: str = "xetra-discover") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="List the source and job control; write the dates that need work "
+        "(new, changed, or whose previous-close input changed) as a JSON list.",
+    )
+    add_config_arg(parser)
+    add_run_id_arg(parser, required=False)
+    parser.add_argument("--first-date", help="YYYY-MM-DD; empty: pipeline.first_date")
+    parser.add_argument("--last-date", help="YYYY-MM-DD; empty: today (UTC)")
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="dates per work item (default: config)"
+    )
+    parser.add_argument(
+        "--dates-out", required=True, metavar="PATH", help="write the JSON list of items here"
+    )
+    parser.add_argument("--summary-out", metavar="PATH", help="write a JSON summary here")
+    return parser
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    first = optional_date(args.first_date, "--first-date") or config.pipeline.first_date
+    last = optional_date(args.last_date, "--last-date") or dt.datetime.now(dt.UTC).date()
+    chunk = args.chunk_size or config.pipeline.chunk_size
+    plan = discover(build_pipeline(config, args.run_id), first=first, last=last, chunk_size=chunk)
+    write_output(args.dates_out, plan.items)
+    write_output(
+        args.summary_out,
+        {
+            "run_id": plan.run_id,
+            "dates": len(plan.reasons),
+            "items": len(plan.items),
+            "skipped": plan.skipped,
+            "first_date": plan.first_date,
+            "last_date": plan.last_date,
+        },
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(STEP, build_parser(), argv, _run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

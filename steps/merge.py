@@ -1,0 +1,42 @@
+"""xetra-merge: record the run in job control, rebuild the meta file, write the run report."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from common.app.merge import merge
+from common.config import Config
+from common.entry import add_config_arg, add_out_arg, add_run_id_arg, build_pipeline, run_step, write_output
+
+STEP = "merge"
+
+
+def build_parser(prog: str = "xetra-merge") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Fan-in after every date: record the run in job control, rebuild the meta "
+        "file and write the run report (dates, rows, timings, failures) into the target.",
+    )
+    add_config_arg(parser)
+    add_run_id_arg(parser, required=True)
+    add_out_arg(parser)
+    return parser
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    report = merge(build_pipeline(config, args.run_id))
+    write_output(
+        args.out,
+        {"run_id": report.run_id, "done": report.done, "failed": report.failed,
+         "rows": report.rows, "skipped": report.skipped},
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(STEP, build_parser(), argv, _run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

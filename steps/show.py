@@ -1,0 +1,52 @@
+"""xetra-etl show: print a few rows of the report dataset (what `make demo` ends with)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Sequence
+
+from common.config import Config
+from common.entry import add_config_arg, build_pipeline, optional_date, run_step
+
+STEP = "show"
+
+
+def build_parser(prog: str = "xetra-etl show") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Print where the report is and a few of its rows."
+    )
+    add_config_arg(parser)
+    parser.add_argument("--rows", type=int, default=10, help="rows to print (default 10)")
+    parser.add_argument("--date", help="only this date (YYYY-MM-DD)")
+    return parser
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pipeline = build_pipeline(config, "show")
+    prefix = f"{pipeline.layout.report_prefix}/"
+    day = optional_date(args.date, "--date")
+    if day is not None:
+        prefix = pipeline.layout.partition_prefix(day)
+    keys = [o.key for o in pipeline.target.list(prefix) if o.key.endswith(".parquet")]
+    sys.stdout.write(f"report dataset: {pipeline.target.location(pipeline.layout.report_prefix)}\n")
+    sys.stdout.write(f"{len(keys)} partition(s)\n")
+    frames = []
+    for key in keys[-3:]:
+        table = pq.read_table(io.BytesIO(pipeline.target.get(key).data))
+        day = key.split("date=")[1].split("/")[0]
+        frames.append(table.append_column("date", pa.array([day] * table.num_rows)).to_pandas())
+    if frames:
+        frame = pd.concat(frames).tail(args.rows)
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            sys.stdout.write(frame.to_string(index=False) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(STEP, build_parser(), argv, _run)

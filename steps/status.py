@@ -1,0 +1,53 @@
+"""xetra-etl status: every date's state from job control, as a table (or CSV, or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from common.config import Config
+from common.domain.jobcontrol import render_meta
+from common.entry import add_config_arg, build_pipeline, run_step
+
+STEP = "status"
+
+
+def build_parser(prog: str = "xetra-etl status") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Print each date's state (done/failed), fingerprint, row count, processing "
+        "time and run id from the meta file and the date records in the target.",
+    )
+    add_config_arg(parser)
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    return parser
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    records = build_pipeline(config, "status").jobs.load()
+    if args.format == "csv":
+        sys.stdout.write(render_meta(records).decode())
+        return 0
+    if args.format == "json":
+        rows = [json.loads(record.to_json()) for record, _ in records.values()]
+        sys.stdout.write(json.dumps(sorted(rows, key=lambda r: r["date"]), indent=2) + "\n")
+        return 0
+    header = f"{'date':<10}  {'state':<6}  {'rows':>7}  {'processed_at':<25}  {'run_id':<30}  note"
+    lines = [header, "-" * len(header)]
+    for day in sorted(records):
+        record = records[day][0]
+        note = record.error or " | ".join(record.warnings)
+        lines.append(
+            f"{day.isoformat():<10}  {record.state!s:<6}  {record.row_count:>7}  "
+            f"{record.processed_at:<25}  {record.run_id:<30}  {note}"
+        )
+    done = sum(1 for r, _ in records.values() if r.state == "done")
+    lines.append(f"{len(records)} dates: {done} done, {len(records) - done} failed")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(STEP, build_parser(), argv, _run)

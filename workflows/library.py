@@ -1,0 +1,218 @@
+"""The library WorkflowTemplate: one container template per step, and nothing else.
+
+Each template is the complete contract between Argo and one step's console script (see
+notes/contract.md): the image and command come from `common.naming`, inputs become command-line
+arguments, outputs are small files read with `valueFrom.path` (stdout stays clean and unbounded
+lists never pass through `result`). The pipeline reaches these templates with `templateRef`, so a
+template carries everything it needs itself: its volumes, its environment and its security
+context. Only exit code 75 (transient) is retried: a retry cannot fix bad data (65) or bad
+config (78).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hera.workflows import Container, Parameter, WorkflowTemplate
+from hera.workflows import models as m
+
+from common.errors import ExitCode
+from common.naming import (
+    CONFIG_PATH_IN_POD,
+    OUTPUTS_DIR_IN_POD,
+    PROJECT,
+    STEPS,
+    console_script,
+    image_ref,
+)
+from workflows.settings import (
+    CONFIG_MAP,
+    CONFIG_MAP_KEY,
+    ENDPOINT_KEY,
+    LIBRARY_TEMPLATE,
+    REGION_KEY,
+    RUN_AS_USER,
+    S3_ACCESS_KEY_ID_KEY,
+    S3_SECRET,
+    S3_SECRET_ACCESS_KEY_KEY,
+    STEP_RESOURCES,
+    WEBHOOK_SECRET,
+    WEBHOOK_SECRET_KEY,
+    RenderSettings,
+)
+
+CONFIG_VOLUME = "config"
+TMP_VOLUME = "tmp"
+TMP_DIR = "/tmp"
+CONFIG_DIR_IN_POD = CONFIG_PATH_IN_POD.rsplit("/", 1)[0]
+
+DATES_FILE = f"{OUTPUTS_DIR_IN_POD}/dates.json"
+SUMMARY_FILE = f"{OUTPUTS_DIR_IN_POD}/summary.json"
+
+RETRY_EXPRESSION = f"asInt(lastRetry.exitCode) == {int(ExitCode.TEMPORARY)}"
+
+
+def _param(name: str) -> str:
+    return f"{{{{inputs.parameters.{name}}}}}"
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output parameter read from a file the step writes."""
+
+    name: str
+    path: str
+    # A missing summary must not fail a finished step; a missing date list must fail discover.
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """How one step is called: its input parameters, their flags and its output files."""
+
+    step: str
+    inputs: tuple[str, ...]
+    output_flags: tuple[tuple[str, Output], ...]
+
+    def args(self) -> list[str]:
+        args = ["--config", CONFIG_PATH_IN_POD]
+        for name in self.inputs:
+            args += [f"--{name}", _param(name)]
+        for flag, output in self.output_flags:
+            args += [flag, output.path]
+        return args
+
+
+SUMMARY = Output("summary", SUMMARY_FILE, default="{}")
+
+STEP_SPECS: dict[str, StepSpec] = {
+    "discover": StepSpec(
+        "discover",
+        ("first-date", "last-date", "chunk-size", "run-id"),
+        (("--dates-out", Output("dates", DATES_FILE)), ("--summary-out", SUMMARY)),
+    ),
+    "extract": StepSpec("extract", ("dates", "run-id"), (("--out", SUMMARY),)),
+    "transform": StepSpec("transform", ("dates", "run-id"), (("--out", SUMMARY),)),
+    "load": StepSpec("load", ("dates", "run-id"), (("--out", SUMMARY),)),
+    "merge": StepSpec("merge", ("run-id",), (("--out", SUMMARY),)),
+    "notify": StepSpec("notify", ("run-id", "status", "failures"), (("--out", SUMMARY),)),
+}
+assert tuple(STEP_SPECS) == STEPS, "every step in common.naming needs a spec here"
+
+
+def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> m.EnvVar:
+    selector = m.SecretKeySelector(name=secret, key=key, optional=optional or None)
+    return m.EnvVar(name=name, value_from=m.EnvVarSource(secret_key_ref=selector))
+
+
+def _config_map_env(name: str, key: str) -> m.EnvVar:
+    selector = m.ConfigMapKeySelector(name=CONFIG_MAP, key=key, optional=True)
+    return m.EnvVar(name=name, value_from=m.EnvVarSource(config_map_key_ref=selector))
+
+
+def step_env(step: str) -> list[m.EnvVar]:
+    """JSON logs, a writable HOME, S3 credentials from a Secret and the endpoint from config."""
+    env = [
+        m.EnvVar(name="XETRA_LOG_FORMAT", value="json"),
+        m.EnvVar(name="HOME", value=TMP_DIR),
+        m.EnvVar(name="PYTHONDONTWRITEBYTECODE", value="1"),
+        _secret_env("AWS_ACCESS_KEY_ID", S3_SECRET, S3_ACCESS_KEY_ID_KEY),
+        _secret_env("AWS_SECRET_ACCESS_KEY", S3_SECRET, S3_SECRET_ACCESS_KEY_KEY),
+        _config_map_env("AWS_ENDPOINT_URL", ENDPOINT_KEY),
+        _config_map_env("AWS_REGION", REGION_KEY),
+    ]
+    if step == "notify":
+        # Optional: without the Secret (or its key) the variable is unset and notify does nothing.
+        env.append(
+            _secret_env("XETRA_WEBHOOK_URL", WEBHOOK_SECRET, WEBHOOK_SECRET_KEY, optional=True)
+        )
+    return env
+
+
+def _security_context() -> m.SecurityContext:
+    return m.SecurityContext(
+        run_as_non_root=True,
+        run_as_user=RUN_AS_USER,
+        run_as_group=RUN_AS_USER,
+        read_only_root_filesystem=True,
+        allow_privilege_escalation=False,
+        capabilities=m.Capabilities(drop=["ALL"]),
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _volumes() -> list[m.Volume]:
+    config = m.ConfigMapVolumeSource(
+        name=CONFIG_MAP, items=[m.KeyToPath(key=CONFIG_MAP_KEY, path=CONFIG_MAP_KEY)]
+    )
+    return [
+        m.Volume(name=CONFIG_VOLUME, config_map=config),
+        m.Volume(name=TMP_VOLUME, empty_dir=m.EmptyDirVolumeSource()),
+    ]
+
+
+def _volume_mounts() -> list[m.VolumeMount]:
+    return [
+        m.VolumeMount(name=CONFIG_VOLUME, mount_path=CONFIG_DIR_IN_POD, read_only=True),
+        m.VolumeMount(name=TMP_VOLUME, mount_path=TMP_DIR),
+    ]
+
+
+def _retry_strategy(settings: RenderSettings) -> m.RetryStrategy:
+    policy = settings.retry
+    return m.RetryStrategy(
+        limit=m.IntOrString(str(policy.limit)),  # IntOrString: the schemas accept only a string
+        expression=RETRY_EXPRESSION,
+        backoff=m.Backoff(
+            duration=policy.backoff_duration,
+            factor=m.IntOrString(str(policy.backoff_factor)),
+            max_duration=policy.backoff_max_duration,
+        ),
+    )
+
+
+def _resources(step: str) -> m.ResourceRequirements:
+    res = STEP_RESOURCES[step]
+    return m.ResourceRequirements(
+        requests={"cpu": m.Quantity(res.cpu_request), "memory": m.Quantity(res.memory_request)},
+        limits={"cpu": m.Quantity(res.cpu_limit), "memory": m.Quantity(res.memory_limit)},
+    )
+
+
+def _outputs(spec: StepSpec) -> list[Parameter]:
+    return [
+        Parameter(name=out.name, value_from=m.ValueFrom(path=out.path, default=out.default))
+        for _, out in spec.output_flags
+    ]
+
+
+def step_template(step: str, settings: RenderSettings) -> Container:
+    """The container template that runs one step's console script in its image."""
+    spec = STEP_SPECS[step]
+    return Container(
+        name=step,
+        labels={"app.kubernetes.io/name": PROJECT, "app.kubernetes.io/component": step},
+        image=image_ref(step, registry=settings.registry, tag=settings.tag),
+        image_pull_policy="IfNotPresent",
+        command=[console_script(step)],
+        args=spec.args(),
+        inputs=[Parameter(name=name) for name in spec.inputs],
+        outputs=_outputs(spec),
+        env=step_env(step),
+        resources=_resources(step),
+        security_context=_security_context(),
+        volumes=_volumes(),
+        volume_mounts=_volume_mounts(),
+        retry_strategy=_retry_strategy(settings),
+        active_deadline_seconds=str(STEP_RESOURCES[step].deadline_seconds),
+    )
+
+
+def library_template(settings: RenderSettings) -> WorkflowTemplate:
+    """All step templates in one WorkflowTemplate, referenced by the pipeline with templateRef."""
+    return WorkflowTemplate(
+        name=LIBRARY_TEMPLATE,
+        namespace=settings.namespace,
+        labels={"app.kubernetes.io/name": PROJECT, "app.kubernetes.io/component": "library"},
+        templates=[step_template(step, settings) for step in STEPS],
+    )

@@ -1,0 +1,174 @@
+"""The pipeline WorkflowTemplate `xetra-etl`: discover, one nested DAG per work item, merge.
+
+Choices that matter in production (DESIGN.md section 7):
+- discover's date list travels as a *file* output parameter (stdout `result` is cut at 256 kB);
+- each work item is a nested DAG extract -> transform -> load, so every node name in the Argo UI
+  carries the item (`process(3:2017-07-26).extract`);
+- the fan-out DAG does not fail fast: one bad date must not stop the other dates;
+- merge depends plainly on the fan-out (not AnySucceeded): a failed date leaves the workflow
+  Failed, and the UI's Retry reruns only the failed dates and then merge;
+- a workflow-level mutex keeps the weekly run and a backfill from overlapping; `parallelism`
+  bounds the fan-out; failed workflows and their pods stay long enough to be retried;
+- the exit handler always runs notify with `{{workflow.status}}` and `{{workflow.failures}}`.
+"""
+
+from __future__ import annotations
+
+from hera.workflows import DAG, Parameter, Task, WorkflowTemplate
+from hera.workflows import models as m
+
+from common.naming import PROJECT
+from workflows.settings import (
+    LIBRARY_TEMPLATE,
+    MUTEX,
+    PIPELINE_TEMPLATE,
+    SERVICE_ACCOUNT,
+    RenderSettings,
+)
+
+ENTRYPOINT = "main"
+PROCESS_TEMPLATE = "process-dates"
+EXIT_HANDLER = "exit-handler"
+FAN_OUT_TASK = "process"
+
+RUN_ID = "{{workflow.name}}"  # stable across `argo retry`, so a retried date keeps its run id
+LABELS = {"app.kubernetes.io/name": PROJECT, "app.kubernetes.io/component": "pipeline"}
+
+# Submit-time parameters (name, default, description).
+WORKFLOW_PARAMETERS: tuple[tuple[str, str, str], ...] = (
+    ("first-date", "", "First date to consider (YYYY-MM-DD); empty: config pipeline.first_date."),
+    ("last-date", "", "Last date to consider (YYYY-MM-DD); empty: today (UTC)."),
+    ("chunk-size", "1", "Dates per work item; raise it for long backfills to keep nodes few."),
+)
+
+
+def _wf_param(name: str) -> str:
+    return f"{{{{workflow.parameters.{name}}}}}"
+
+
+def _ref(step: str) -> m.TemplateRef:
+    return m.TemplateRef(name=LIBRARY_TEMPLATE, template=step)
+
+
+def _args(**values: str) -> list[Parameter]:
+    return [Parameter(name=name.replace("_", "-"), value=value) for name, value in values.items()]
+
+
+def _counter(name: str, help_text: str, when: str | None = None) -> m.Prometheus:
+    return m.Prometheus(name=name, help=help_text, counter=m.Counter(value="1"), when=when)
+
+
+def main_dag(settings: RenderSettings) -> DAG:
+    """discover -> process (withParam over discover's file output) -> merge."""
+    discover = Task(
+        name="discover",
+        template_ref=_ref("discover"),
+        arguments=_args(
+            first_date=_wf_param("first-date"),
+            last_date=_wf_param("last-date"),
+            chunk_size=_wf_param("chunk-size"),
+            run_id=RUN_ID,
+        ),
+    )
+    process = Task(
+        name=FAN_OUT_TASK,
+        template=PROCESS_TEMPLATE,
+        depends="discover",
+        with_param="{{tasks.discover.outputs.parameters.dates}}",
+        arguments=_args(dates="{{item}}"),
+    )
+    merge = Task(
+        name="merge",
+        template_ref=_ref("merge"),
+        depends=FAN_OUT_TASK,  # plain: Succeeded or Skipped (no dates); never AnySucceeded
+        arguments=_args(run_id=RUN_ID),
+    )
+    return DAG(name=ENTRYPOINT, fail_fast=False, tasks=[discover, process, merge])
+
+
+def process_dag() -> DAG:
+    """One work item (a date or a chunk of dates): extract -> transform -> load."""
+    dates = "{{inputs.parameters.dates}}"
+    steps = ("extract", "transform", "load")
+    tasks: list[Task | m.DAGTask] = [
+        Task(
+            name=step,
+            template_ref=_ref(step),
+            depends=previous,
+            arguments=_args(dates=dates, run_id=RUN_ID),
+        )
+        for previous, step in zip((None, *steps), steps, strict=False)
+    ]
+    # Counted once per work item when its DAG finishes; with chunk-size 1 an item is one date.
+    metrics = m.Metrics(
+        prometheus=[
+            _counter(
+                "xetra_etl_dates_processed_total",
+                "Work items (dates) extracted, transformed and loaded.",
+                when="{{status}} == Succeeded",
+            ),
+            _counter(
+                "xetra_etl_dates_failed_total",
+                "Work items (dates) that failed in extract, transform or load.",
+                when="{{status}} != Succeeded",
+            ),
+        ]
+    )
+    return DAG(name=PROCESS_TEMPLATE, inputs=[Parameter(name="dates")], tasks=tasks, metrics=metrics)
+
+
+def exit_handler() -> DAG:
+    """Runs after every run, whatever its outcome, and tells the webhook (if any) how it went."""
+    notify = Task(
+        name="notify",
+        template_ref=_ref("notify"),
+        arguments=_args(run_id=RUN_ID, status="{{workflow.status}}", failures="{{workflow.failures}}"),
+    )
+    return DAG(name=EXIT_HANDLER, tasks=[notify])
+
+
+def _workflow_metrics() -> m.Metrics:
+    return m.Metrics(
+        prometheus=[
+            m.Prometheus(
+                name="xetra_etl_run_duration_seconds",
+                help="Duration of the current or last pipeline run.",
+                gauge=m.Gauge(value="{{workflow.duration}}", realtime=True),
+            ),
+            m.Prometheus(
+                name="xetra_etl_runs_total",
+                help="Finished pipeline runs by final status.",
+                labels=[m.MetricLabel(key="status", value="{{workflow.status}}")],
+                counter=m.Counter(value="1"),
+            ),
+        ]
+    )
+
+
+def pipeline_template(settings: RenderSettings) -> WorkflowTemplate:
+    """The WorkflowTemplate the CronWorkflow and `argo submit` start."""
+    retention = settings.retention
+    return WorkflowTemplate(
+        name=PIPELINE_TEMPLATE,
+        namespace=settings.namespace,
+        labels=LABELS,
+        entrypoint=ENTRYPOINT,
+        on_exit=EXIT_HANDLER,
+        arguments=[
+            Parameter(name=name, value=default, description=description)
+            for name, default, description in WORKFLOW_PARAMETERS
+        ],
+        service_account_name=SERVICE_ACCOUNT,
+        parallelism=settings.parallelism,
+        synchronization=m.Synchronization(mutexes=[m.Mutex(name=MUTEX)]),
+        pod_gc=m.PodGC(strategy=retention.pod_gc_strategy),
+        ttl_strategy=m.TTLStrategy(
+            seconds_after_success=retention.seconds_after_success,
+            seconds_after_failure=retention.seconds_after_failure,
+        ),
+        archive_logs=True,
+        workflow_metadata=m.WorkflowMetadata(labels=LABELS),
+        pod_metadata=m.Metadata(labels=LABELS),
+        metrics=_workflow_metrics(),
+        templates=[main_dag(settings), process_dag(), exit_handler()],
+    )
