@@ -1,0 +1,89 @@
+"""Job control decisions: what needs work and why, and the meta file format."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from common.domain.jobcontrol import (
+    DateRecord,
+    Reason,
+    State,
+    dates_needing_work,
+    mark_failed,
+    parse_meta,
+    render_meta,
+    window_digest,
+    window_fingerprints,
+)
+
+D = [dt.date(2021, 3, day) for day in range(1, 16)]
+
+
+def done(day: dt.date, fp: str, inputs: str) -> DateRecord:
+    return DateRecord(day, State.DONE, fp, inputs, row_count=3, run_id="r1")
+
+
+def test_window_holds_only_earlier_dates_within_the_lookback() -> None:
+    fps = {d: f"fp{d.day}" for d in D}
+    assert sorted(window_fingerprints(D[10], fps, 3)) == [D[7], D[8], D[9]]
+
+
+def test_needing_work_names_new_changed_input_changed_and_failed_dates() -> None:
+    fps = {d: f"fp{d.day}" for d in D[:6]}
+    inputs = {d: window_digest(d, fps, 2) for d in fps}
+    records = {
+        D[0]: done(D[0], "fp1", inputs[D[0]]),
+        D[1]: done(D[1], "old", inputs[D[1]]),
+        D[2]: done(D[2], "fp3", "stale"),
+        D[3]: mark_failed(None, D[3], error="bad", exit_code=65, run_id="r", processed_at=""),
+        D[4]: done(D[4], "fp5", inputs[D[4]]),
+    }
+    work = dates_needing_work(fps, inputs, records, first=D[0], last=D[5])
+    assert work == {
+        D[1]: Reason.CHANGED,
+        D[2]: Reason.INPUT_CHANGED,
+        D[3]: Reason.RETRY,
+        D[5]: Reason.NEW,
+    }
+
+
+def test_a_changed_date_invalidates_exactly_the_dates_whose_lookback_reaches_it() -> None:
+    fps = {d: f"fp{d.day}" for d in D}
+    lookback = 3
+    before = {d: window_digest(d, fps, lookback) for d in D}
+    records = {d: done(d, fps[d], before[d]) for d in D}
+    changed = {**fps, D[5]: "new"}
+    after = {d: window_digest(d, changed, lookback) for d in D}
+    work = dates_needing_work(changed, after, records, first=D[0], last=D[-1])
+    assert work == {
+        D[5]: Reason.CHANGED,
+        D[6]: Reason.INPUT_CHANGED,
+        D[7]: Reason.INPUT_CHANGED,
+        D[8]: Reason.INPUT_CHANGED,
+    }
+
+
+def test_needing_work_is_bounded_by_first_and_last_date() -> None:
+    fps = {d: "x" for d in D}
+    assert sorted(dates_needing_work(fps, {}, {}, first=D[2], last=D[4])) == D[2:5]
+
+
+def test_meta_file_round_trips_every_field() -> None:
+    record = DateRecord(
+        D[0], State.FAILED, "fp", "in", 5, "run-1", "2021-03-01T00:00:00+00:00", 1.5,
+        'object k, line 3, column "EndPrice": bad', 65, ("row count dropped",),
+    )
+    parsed = parse_meta(render_meta({D[0]: (record, '"etag"')}))
+    assert parsed == {D[0]: (record, '"etag"')}
+
+
+def test_meta_file_parser_rejects_a_file_it_did_not_write() -> None:
+    with pytest.raises(ValueError):
+        parse_meta(b"a,b\n1,2\n")
+
+
+def test_record_json_round_trips() -> None:
+    record = done(D[0], "fp", "in")
+    assert DateRecord.from_json(record.to_json()) == record
