@@ -8,7 +8,9 @@ from common.domain.layout import SourceDate, SourceObject, select_objects
 from common.storage.base import ObjectStore
 
 
-def list_source_dates(store: ObjectStore, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
+def list_source_dates(
+    store: ObjectStore, first: dt.date, last: dt.date
+) -> dict[dt.date, SourceDate]:
     """Source dates in [first, last]; one paginated listing that starts at `first`'s folder."""
     # Keys sort by date folder; "~" sorts after every character of a source key, so this
     # starts the listing right after the folder of the day before `first`.

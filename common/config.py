@@ -82,7 +82,7 @@ _REQUIRED = {("source", "uri"), ("target", "uri"), ("pipeline", "first_date")}
 
 
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
-    """Read, override from the environment and validate; raise one ConfigError with every problem."""
+    """Read, apply environment overrides, validate; one ConfigError lists every problem."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -126,9 +126,7 @@ def parse_config(
     return Config(**sections)
 
 
-def _build_section(
-    name: str, cls: type[Any], values: dict[str, Any], problems: list[str]
-) -> Any:
+def _build_section(name: str, cls: type[Any], values: dict[str, Any], problems: list[str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():

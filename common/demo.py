@@ -87,12 +87,26 @@ def _day_rows(
     rows: dict[int, list[list[str]]] = {}
     minutes = np.array(TRADING_MINUTES)
     for index, sec in enumerate(secs):
-        def row(minute: int, values: tuple[float, float, float, float], volume: int, trades: int,
-                sec: Security = sec) -> list[str]:
+
+        def row(
+            minute: int,
+            values: tuple[float, float, float, float],
+            volume: int,
+            trades: int,
+            sec: Security = sec,
+        ) -> list[str]:
             return [
-                sec.isin, sec.mnemonic, sec.description, sec.kind, "EUR", str(sec.security_id),
-                day.isoformat(), f"{minute // 60:02d}:{minute % 60:02d}",
-                *(f"{v:.2f}" for v in values), str(volume), str(trades),
+                sec.isin,
+                sec.mnemonic,
+                sec.description,
+                sec.kind,
+                "EUR",
+                str(sec.security_id),
+                day.isoformat(),
+                f"{minute // 60:02d}:{minute % 60:02d}",
+                *(f"{v:.2f}" for v in values),
+                str(volume),
+                str(trades),
             ]
 
         if trading and rng.random() >= sec.skip_chance:
@@ -100,14 +114,24 @@ def _day_rows(
             steps = np.exp(np.cumsum(rng.normal(0.0, 0.0015, len(active) + 1)))
             path = np.round(prices[index] * steps, 2).clip(0.01)
             start, end = path[:-1], path[1:]
-            high = np.round(np.maximum(start, end) * (1 + np.abs(rng.normal(0, 5e-4, len(active)))), 2)
-            low = np.round(np.minimum(start, end) * (1 - np.abs(rng.normal(0, 5e-4, len(active)))), 2)
+            high = np.round(
+                np.maximum(start, end) * (1 + np.abs(rng.normal(0, 5e-4, len(active)))), 2
+            )
+            low = np.round(
+                np.minimum(start, end) * (1 - np.abs(rng.normal(0, 5e-4, len(active)))), 2
+            )
             low = np.minimum(low.clip(0.01), np.minimum(start, end))
             trades = rng.integers(1, 12, len(active))
             volume = rng.integers(1, 40, len(active)) * 25 * trades
             for values in zip(
-                active.tolist(), start.tolist(), high.tolist(), low.tolist(), end.tolist(),
-                volume.tolist(), trades.tolist(), strict=True,
+                active.tolist(),
+                start.tolist(),
+                high.tolist(),
+                low.tolist(),
+                end.tolist(),
+                volume.tolist(),
+                trades.tolist(),
+                strict=True,
             ):
                 minute = int(values[0])
                 rows.setdefault(minute, []).append(row(minute, values[1:5], values[5], values[6]))
@@ -147,7 +171,9 @@ def generate(
             hour_minutes = sorted(m for m in by_minute if m // 60 == hour)
             if minute_files and hour_minutes:
                 for minute in hour_minutes:
-                    files[f"{day}/{day}_BINS_XETR{hour:02d}{minute % 60:02d}.csv"] = by_minute[minute]
+                    files[f"{day}/{day}_BINS_XETR{hour:02d}{minute % 60:02d}.csv"] = by_minute[
+                        minute
+                    ]
             else:
                 files[f"{day}/{day}_BINS_XETR{hour:02d}.csv"] = [
                     r for m in hour_minutes for r in by_minute[m]

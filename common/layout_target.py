@@ -17,7 +17,9 @@ class TargetLayout:
 
     @classmethod
     def from_config(cls, target: TargetConfig) -> TargetLayout:
-        return cls(target.report_prefix, target.meta_prefix, target.staging_prefix, target.runs_prefix)
+        return cls(
+            target.report_prefix, target.meta_prefix, target.staging_prefix, target.runs_prefix
+        )
 
     # The report dataset: nothing but these partitions lives under the report prefix.
     def partition_prefix(self, day: dt.date) -> str:

@@ -80,7 +80,9 @@ def _transform_load_one(config: Config, run_id: str, day: dt.date) -> Outcome:
         return _attempt(pipeline, day, load)
 
 
-def _attempt(pipeline: Pipeline, day: dt.date, work: Callable[[Pipeline, dt.date], object]) -> Outcome:
+def _attempt(
+    pipeline: Pipeline, day: dt.date, work: Callable[[Pipeline, dt.date], object]
+) -> Outcome:
     try:
         for_each_date(pipeline, [day], lambda d: work(pipeline, d))
     except DateFailedError as exc:
@@ -148,7 +150,6 @@ def run_local(
                 if outcome.exit_code:
                     outcomes[outcome.date] = outcome
             remaining = [d for d in dates if d not in outcomes]
-            progress.update_total = None  # type: ignore[attr-defined]
             for outcome in submit(_transform_load_one, remaining):
                 progress.update(outcome)
                 keep_lease()
@@ -162,12 +163,10 @@ def run_local(
         exit_code = 0
         if failed:
             exit_code = ExitCode.TEMPORARY if ExitCode.TEMPORARY in codes else codes[0]
-            log.error(
-                "%d date(s) failed: %s", len(failed), ", ".join(str(o.date) for o in failed)
-            )
+            log.error("%d date(s) failed: %s", len(failed), ", ".join(str(o.date) for o in failed))
         return RunResult(plan, report, int(exit_code))
     finally:
-        logs.logging.getLogger().removeHandler(file_handler)
+        logging.getLogger().removeHandler(file_handler)
         file_handler.close()
         _save_logs(pipeline, Path(log_dir))
         lock.release(lease)
@@ -187,7 +186,11 @@ class _executor:
                 initargs=(config.logging.format, config.logging.level, log_dir, run_id),
             )
 
-    def __enter__(self) -> Callable[[Callable[[Config, str, dt.date], Outcome], Iterable[dt.date]], Iterable[Outcome]]:
+    def __enter__(
+        self,
+    ) -> Callable[
+        [Callable[[Config, str, dt.date], Outcome], Iterable[dt.date]], Iterable[Outcome]
+    ]:
         return self.submit
 
     def __exit__(self, *exc: object) -> None:

@@ -53,9 +53,7 @@ class JsonFormatter(logging.Formatter):
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(step)s %(run_id)s %(date)s] %(message)s"
 
 
-def configure(
-    *, fmt: str = "auto", level: str = "info", stream: TextIO | None = None
-) -> None:
+def configure(*, fmt: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """(Re)configure the root logger; `fmt` auto means JSON unless stderr is a terminal."""
     stream = stream or sys.stderr
     fmt = os.environ.get(FORMAT_ENV, fmt).lower()

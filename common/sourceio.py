@@ -87,7 +87,11 @@ def _first_invalid_row(table: pa.Table, day: dt.date) -> tuple[int, str, str] | 
     for name in _TYPES:
         checks.append((name, pc.is_null(table[name]), "empty value"))
     checks += [
-        ("date", pc.not_equal(table["date"], day.isoformat()), f"date differs from its folder {day}"),
+        (
+            "date",
+            pc.not_equal(table["date"], day.isoformat()),
+            f"date differs from its folder {day}",
+        ),
         (
             "time",
             pc.invert(pc.match_substring_regex(table["time"], r"^([01]\d|2[0-3]):[0-5]\d$")),

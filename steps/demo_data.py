@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.days < 1 or args.securities < 1:
             raise ConfigError("--days and --securities must be at least 1")
         store = (
-            open_store(args.out) if args.out.startswith("s3://") else LocalStore(args.out, durable=False)
+            open_store(args.out)
+            if args.out.startswith("s3://")
+            else LocalStore(args.out, durable=False)
         )
         counts = generate(
             store,

@@ -1,4 +1,4 @@
-"""xetra-extract: Read a work item's source objects and stage each date's daily aggregates (reused while the source is unchanged)."""
+"""xetra-extract: stage the daily aggregates of a work item's dates."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ STEP = "extract"
 def build_parser(prog: str = "xetra-extract") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Read a work item's source objects and stage each date's daily aggregates (reused while the source is unchanged).",
+        description=(
+            "Read a work item's source objects and stage each date's daily aggregates "
+            "(reused while the source is unchanged)."
+        ),
     )
     add_config_arg(parser)
     add_dates_arg(parser)

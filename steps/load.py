@@ -1,4 +1,4 @@
-"""xetra-load: Write each date's staged report as its Hive partition, then mark the date done in job control."""
+"""xetra-load: write a work item's partitions, then mark its dates done."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ STEP = "load"
 def build_parser(prog: str = "xetra-load") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Write each date's staged report as its Hive partition, then mark the date done in job control.",
+        description=(
+            "Write each date's staged report as its Hive partition, then mark the date "
+            "done in job control."
+        ),
     )
     add_config_arg(parser)
     add_dates_arg(parser)

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 from common.app.merge import merge
 from common.config import Config
-from common.entry import add_config_arg, add_out_arg, add_run_id_arg, build_pipeline, run_step, write_output
+from common.entry import (
+    add_config_arg,
+    add_out_arg,
+    add_run_id_arg,
+    build_pipeline,
+    run_step,
+    write_output,
+)
 
 STEP = "merge"
 
@@ -28,8 +35,13 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     report = merge(build_pipeline(config, args.run_id))
     write_output(
         args.out,
-        {"run_id": report.run_id, "done": report.done, "failed": report.failed,
-         "rows": report.rows, "skipped": report.skipped},
+        {
+            "run_id": report.run_id,
+            "done": report.done,
+            "failed": report.failed,
+            "rows": report.rows,
+            "skipped": report.skipped,
+        },
     )
     return 0
 

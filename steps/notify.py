@@ -11,7 +11,14 @@ from typing import Any
 
 from common.app.notify import post, summary
 from common.config import Config
-from common.entry import add_config_arg, add_out_arg, add_run_id_arg, build_pipeline, run_step, write_output
+from common.entry import (
+    add_config_arg,
+    add_out_arg,
+    add_run_id_arg,
+    build_pipeline,
+    run_step,
+    write_output,
+)
 
 STEP = "notify"
 WEBHOOK_ENV = "XETRA_WEBHOOK_URL"

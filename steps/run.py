@@ -62,5 +62,3 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return run_step(STEP, build_parser(), argv, _run)
-
-

@@ -39,8 +39,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     frames = []
     for key in keys[-3:]:
         table = pq.read_table(io.BytesIO(pipeline.target.get(key).data))
-        day = key.split("date=")[1].split("/")[0]
-        frames.append(table.append_column("date", pa.array([day] * table.num_rows)).to_pandas())
+        partition = key.split("date=")[1].split("/")[0]
+        frames.append(
+            table.append_column("date", pa.array([partition] * table.num_rows)).to_pandas()
+        )
     if frames:
         frame = pd.concat(frames).tail(args.rows)
         with pd.option_context("display.width", 200, "display.max_columns", 20):

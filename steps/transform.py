@@ -1,4 +1,4 @@
-"""xetra-transform: Compute each date's report rows from its aggregates and its previous-close window; stage them for load."""
+"""xetra-transform: compute a work item's report rows and stage them for load."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ STEP = "transform"
 def build_parser(prog: str = "xetra-transform") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Compute each date's report rows from its aggregates and its previous-close window; stage them for load.",
+        description=(
+            "Compute each date's report rows from its aggregates and its previous-close "
+            "window; stage them for load."
+        ),
     )
     add_config_arg(parser)
     add_dates_arg(parser)

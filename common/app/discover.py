@@ -43,9 +43,7 @@ class Plan:
         return cls(**json.loads(raw))
 
 
-def discover(
-    pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: int = 1
-) -> Plan:
+def discover(pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: int = 1) -> Plan:
     if first > last:
         raise ConfigError(f"first date {first} is after last date {last}")
     lookback = pipeline.config.pipeline.prev_close_lookback_days
@@ -72,6 +70,11 @@ def discover(
         counts[str(reason)] = counts.get(str(reason), 0) + 1
     log.info(
         "%d of %d source dates in %s..%s need work %s; %d up to date",
-        len(work), len(in_range), first, last, counts or "", plan.skipped,
+        len(work),
+        len(in_range),
+        first,
+        last,
+        counts or "",
+        plan.skipped,
     )
     return plan

@@ -38,11 +38,17 @@ def extract(pipeline: Pipeline, day: dt.date) -> ExtractResult:
     source_date = source_date_of(pipeline, day)
     key = _aggregates_key(pipeline, source_date)
     if any(True for _ in pipeline.target.list(key)):
-        log.info("aggregates for %s are staged already (fingerprint %s)", day, source_date.fingerprint)
+        log.info(
+            "aggregates for %s are staged already (fingerprint %s)", day, source_date.fingerprint
+        )
         table, meta = from_parquet(pipeline.target.get(key).data)
         return ExtractResult(
-            day, source_date.fingerprint, len(source_date.objects), meta.get("rows", 0),
-            table.num_rows, reused=True,
+            day,
+            source_date.fingerprint,
+            len(source_date.objects),
+            meta.get("rows", 0),
+            table.num_rows,
+            reused=True,
         )
     table, rows = _extract_source(pipeline, source_date)
     return ExtractResult(
@@ -74,8 +80,12 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
     columns = config.source.columns
 
     def read(key: str) -> pa.Table:
-        return read_bars(pipeline.source.get(key).data, key=pipeline.source.location(key),
-                         columns=columns, day=source_date.date)
+        return read_bars(
+            pipeline.source.get(key).data,
+            key=pipeline.source.location(key),
+            columns=columns,
+            day=source_date.date,
+        )
 
     keys = [obj.key for obj in source_date.objects]
     with ThreadPoolExecutor(max_workers=config.source.read_workers) as pool:
@@ -95,7 +105,10 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
             pipeline.target.delete(stale.key)
     log.info(
         "extracted %s: %d objects, %d rows, %d securities traded",
-        source_date.date, len(keys), bars.num_rows, table.num_rows,
+        source_date.date,
+        len(keys),
+        bars.num_rows,
+        table.num_rows,
     )
     return table, bars.num_rows
 

@@ -77,15 +77,20 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
         )
         if record is not None and finished:
             outcomes.append(
-                DateOutcome(day.isoformat(), "done", reason, record.row_count,
-                            record.duration_seconds)
+                DateOutcome(
+                    day.isoformat(), "done", reason, record.row_count, record.duration_seconds
+                )
             )
             pipeline.target.delete(pipeline.layout.staged_report_key(pipeline.run_id, day))
         else:
             error = record.error if record is not None and record.state is State.FAILED else ""
             outcomes.append(
                 DateOutcome(
-                    day.isoformat(), "failed", reason, 0, 0.0,
+                    day.isoformat(),
+                    "failed",
+                    reason,
+                    0,
+                    0.0,
                     error or "not processed in this run",
                     record.exit_code if record is not None else 0,
                 )
@@ -107,7 +112,11 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
     pipeline.target.put(pipeline.layout.run_report_key(pipeline.run_id), report.to_json())
     log.info(
         "run %s: %d dates done, %d failed, %d up to date, %d rows; report at %s",
-        pipeline.run_id, report.done, report.failed, report.skipped, report.rows,
+        pipeline.run_id,
+        report.done,
+        report.failed,
+        report.skipped,
+        report.rows,
         pipeline.target.location(pipeline.layout.run_report_key(pipeline.run_id)),
     )
     return report

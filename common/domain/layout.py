@@ -1,8 +1,8 @@
 """The source bucket's layout (DESIGN section 3) and date fingerprints.
 
-`<YYYY-MM-DD>/<YYYY-MM-DD>_BINS_XETR<hh>.csv` is an hourly file; `..._XETR<hhmm>.csv` one minute of a
-day not yet collapsed. Per hour the hourly file wins; without one, that hour's minute files count.
-Every other key is ignored.
+`<YYYY-MM-DD>/<YYYY-MM-DD>_BINS_XETR<hh>.csv` is an hourly file; `..._XETR<hhmm>.csv` one
+minute of a day not yet collapsed. Per hour the hourly file wins; without one, that hour's
+minute files count. Every other key is ignored.
 """
 
 from __future__ import annotations

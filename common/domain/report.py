@@ -111,8 +111,10 @@ def previous_closes(window: Mapping[dt.date, pa.Table]) -> pa.Table:
         )
     stacked = pa.concat_tables(parts)
     order = pc.sort_indices(stacked, sort_keys=[("isin", "ascending"), ("prev_date", "descending")])
-    latest = stacked.take(order).group_by("isin", use_threads=False).aggregate(
-        [("prev_date", "first"), ("prev_close", "first")]
+    latest = (
+        stacked.take(order)
+        .group_by("isin", use_threads=False)
+        .aggregate([("prev_date", "first"), ("prev_close", "first")])
     )
     return latest.rename_columns(["isin", "prev_date", "prev_close"])
 

@@ -1,7 +1,8 @@
 """The storage interface every adapter implements.
 
 Keys are relative to the store's root (the bucket prefix or the directory of its URI) and always use
-`/` as separator. ETags are opaque strings: equal ETags mean equal content for the lifetime of a key.
+`/` as separator. ETags are opaque strings: equal ETags mean equal content for the lifetime of
+a key.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ class ObjectStore(Protocol):
     ) -> str:
         """Write atomically and return the new ETag.
 
-        `if_match`: only when the current ETag equals it; `if_none_match`: only when the key does not
-        exist. A lost condition raises PreconditionFailedError.
+        `if_match`: only when the current ETag equals it; `if_none_match`: only when the key
+        does not exist. A lost condition raises PreconditionFailedError.
         """
         ...
 

@@ -133,7 +133,9 @@ def _translate(exc: Exception, doing: str) -> XetraEtlError:
         if code in _PRECONDITION or status in {"412", "409"}:
             return PreconditionFailedError(f"{doing}: condition not met ({code})")
         if code in _TRANSIENT or status.startswith("5"):
-            return StorageTransientError(f"{doing}: {message} ({code}), still failing after retries")
+            return StorageTransientError(
+                f"{doing}: {message} ({code}), still failing after retries"
+            )
         return StorageError(f"{doing}: {message} ({code})")
     if isinstance(exc, ConnectionError | HTTPClientError):
         return StorageTransientError(f"{doing}: {exc}, still failing after retries")

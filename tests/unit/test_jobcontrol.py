@@ -72,8 +72,17 @@ def test_needing_work_is_bounded_by_first_and_last_date() -> None:
 
 def test_meta_file_round_trips_every_field() -> None:
     record = DateRecord(
-        D[0], State.FAILED, "fp", "in", 5, "run-1", "2021-03-01T00:00:00+00:00", 1.5,
-        'object k, line 3, column "EndPrice": bad', 65, ("row count dropped",),
+        D[0],
+        State.FAILED,
+        "fp",
+        "in",
+        5,
+        "run-1",
+        "2021-03-01T00:00:00+00:00",
+        1.5,
+        'object k, line 3, column "EndPrice": bad',
+        65,
+        ("row count dropped",),
     )
     parsed = parse_meta(render_meta({D[0]: (record, '"etag"')}))
     assert parsed == {D[0]: (record, '"etag"')}

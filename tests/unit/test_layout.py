@@ -36,7 +36,11 @@ def test_select_prefers_the_hourly_file_when_an_hour_also_has_minute_files() -> 
 def test_select_groups_by_date_and_skips_dates_without_source_files() -> None:
     other = dt.date(2021, 3, 3)
     selected = select_objects(
-        [obj("09"), SourceObject(f"{other}/{other}_BINS_XETR08.csv", 1, "e"), SourceObject("x", 1, "e")]
+        [
+            obj("09"),
+            SourceObject(f"{other}/{other}_BINS_XETR08.csv", 1, "e"),
+            SourceObject("x", 1, "e"),
+        ]
     )
     assert sorted(selected) == [DAY, other]
 

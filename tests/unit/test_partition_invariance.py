@@ -4,6 +4,7 @@ happen, every date's report rows are identical to those of one run over the whol
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -27,8 +28,13 @@ LAST = FIRST + dt.timedelta(days=DAYS - 1)
 def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("source")
     # Start the data before FIRST so the first reported dates have previous closes too.
-    generate(LocalStore(path, durable=False), first_date=FIRST - dt.timedelta(days=5),
-             days=DAYS + 5, securities_count=8, seed=3)
+    generate(
+        LocalStore(path, durable=False),
+        first_date=FIRST - dt.timedelta(days=5),
+        days=DAYS + 5,
+        securities_count=8,
+        seed=3,
+    )
     return path
 
 
@@ -61,12 +67,14 @@ def splits(draw: st.DrawFn) -> list[tuple[dt.date, dt.date]]:
     bounds = [0, *cuts, DAYS]
     ranges = [
         (FIRST + dt.timedelta(days=a), FIRST + dt.timedelta(days=b - 1))
-        for a, b in zip(bounds, bounds[1:], strict=False)
+        for a, b in itertools.pairwise(bounds)
     ]
     return draw(st.permutations(ranges))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ranges=splits())
 def test_rows_are_identical_for_any_split_and_order_of_runs(
     source_dir: Path, one_run: pa.Table, ranges: list[tuple[dt.date, dt.date]]

@@ -143,7 +143,7 @@ def real_aggregates(day: dt.date) -> pa.Table:
 def test_volkswagen_change_matches_the_published_closes_on_2017_07_28() -> None:
     d27, d28 = dt.date(2017, 7, 27), dt.date(2017, 7, 28)
     rows = report_rows(d28, real_aggregates(d28), {d27: real_aggregates(d27)})
-    vw = [r for r in rows.to_pylist() if r["isin"] == "DE0007664039"][0]
+    vw = next(r for r in rows.to_pylist() if r["isin"] == "DE0007664039")
     assert vw["closing_price_eur"] == 131.4
     assert round(vw["change_prev_closing_pct"], 4) == -1.3514
     assert math.isclose(vw["change_prev_closing_pct"], 100 * (131.4 - 133.2) / 133.2)

@@ -113,6 +113,8 @@ def test_row_dated_differently_from_its_folder_is_refused() -> None:
         (b",132.5,", b",,", "EndPrice"),
     ],
 )
-def test_impossible_values_are_refused_with_their_column(old: bytes, new: bytes, column: str) -> None:
+def test_impossible_values_are_refused_with_their_column(
+    old: bytes, new: bytes, column: str
+) -> None:
     error = error_of(HEADER + MINIMAL.replace(old, new, 1))
     assert (error.line, error.column) == (2, column)
