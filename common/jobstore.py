@@ -47,7 +47,7 @@ class JobStore:
 
     def load(self) -> Records:
         """Every date's record with its ETag, reading only records the meta file does not match."""
-        cached, _ = self._read_meta()
+        cached, _, _ = self._read_meta()
         listed = {
             dt.date.fromisoformat(info.key.rsplit("/", 1)[1].removesuffix(".json")): info.etag
             for info in self.store.list(self.layout.records_prefix)
@@ -64,9 +64,11 @@ class JobStore:
     def rebuild_meta(self, *, attempts: int = 10) -> Records:
         """Rewrite the meta file from the records; retried when another writer got there first."""
         for attempt in range(attempts):
-            _, etag = self._read_meta()
+            _, etag, current = self._read_meta()
             records = self.load()
             body = render_meta(records)
+            if body == current:
+                return records  # nothing changed: a no-op run rewrites nothing
             try:
                 if etag is None:
                     self.store.put(self.layout.meta_key, body, if_none_match=True)
@@ -92,13 +94,13 @@ class JobStore:
                 f"corrupt ({exc}); delete it to have the date processed again"
             ) from exc
 
-    def _read_meta(self) -> tuple[Records, str | None]:
+    def _read_meta(self) -> tuple[Records, str | None, bytes]:
         try:
             blob = self.store.get(self.layout.meta_key)
         except ObjectNotFoundError:
-            return {}, None
+            return {}, None, b""
         try:
-            return parse_meta(blob.data), blob.etag
+            return parse_meta(blob.data), blob.etag, blob.data
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
             # The meta file is derived; a corrupt one is rebuilt from the records.
             log.warning(
@@ -106,7 +108,7 @@ class JobStore:
                 self.store.location(self.layout.meta_key),
                 exc,
             )
-            return {}, blob.etag
+            return {}, blob.etag, blob.data
 
 
 @dataclass(frozen=True)
