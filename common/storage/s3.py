@@ -7,8 +7,9 @@ whatever is still failing afterwards is translated into the project's error tree
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -43,16 +44,24 @@ _TRANSIENT = {
 }
 
 
+def _retry_mode() -> Literal["legacy", "standard", "adaptive"]:
+    mode = os.environ.get("AWS_RETRY_MODE", "standard")
+    return mode if mode in ("legacy", "adaptive") else "standard"  # type: ignore[return-value]
+
+
 def make_client(
     endpoint_url: str | None = None,
     *,
-    max_attempts: int = 8,
+    max_attempts: int | None = None,
     connect_timeout: float = 5.0,
     read_timeout: float = 30.0,
     max_pool_connections: int = 16,
 ) -> S3Client:
+    # botocore's own retries: "standard" mode retries throttling, 5xx and connection errors with
+    # exponential backoff. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS tune them per deployment.
+    attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": _retry_mode(), "max_attempts": attempts},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=max_pool_connections,
