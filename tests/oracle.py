@@ -18,7 +18,9 @@ from common.storage.base import ObjectStore
 Row = dict[str, object]
 
 
-def daily(store: ObjectStore, columns: Mapping[str, str] = XETRA_HEADER_NAMES) -> dict[dt.date, dict[str, Row]]:
+def daily(
+    store: ObjectStore, columns: Mapping[str, str] = XETRA_HEADER_NAMES
+) -> dict[dt.date, dict[str, Row]]:
     objects = [SourceObject(o.key, o.size, o.etag) for o in store.list("")]
     result: dict[dt.date, dict[str, Row]] = {}
     for day, source in select_objects(objects).items():
@@ -56,7 +58,11 @@ def daily(store: ObjectStore, columns: Mapping[str, str] = XETRA_HEADER_NAMES) -
 
 
 def report(
-    store: ObjectStore, *, first: dt.date, last: dt.date, lookback: int = 10,
+    store: ObjectStore,
+    *,
+    first: dt.date,
+    last: dt.date,
+    lookback: int = 10,
     columns: Mapping[str, str] = XETRA_HEADER_NAMES,
 ) -> list[Row]:
     days = daily(store, columns)

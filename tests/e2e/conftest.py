@@ -71,7 +71,9 @@ class Place:
         path.write_text(yaml.safe_dump(config))
         return path
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [console_script("xetra-etl"), *args],
             env={**os.environ, **self.env, "XETRA_LOG_FORMAT": "json", **(env or {})},
@@ -86,8 +88,9 @@ class Place:
     def run(self, config: Path | None = None, *extra: str) -> dict[str, Any]:
         """`xetra-etl run --json`; returns the run report, asserting nothing about the exit."""
         config = config or self.write_config()
-        result = self.cli("run", "--config", str(config), "--last-date", LAST.isoformat(),
-                          "--json", *extra)
+        result = self.cli(
+            "run", "--config", str(config), "--last-date", LAST.isoformat(), "--json", *extra
+        )
         assert result.stdout.strip(), f"no run report on stdout; stderr:\n{result.stderr[-3000:]}"
         report: dict[str, Any] = json.loads(result.stdout)
         report["exit_code"] = result.returncode
@@ -117,8 +120,13 @@ def failed(report: dict[str, Any]) -> set[str]:
 
 
 def write_demo(store: ObjectStore) -> None:
-    generate(store, first_date=FIRST_DATA, days=(LAST - FIRST_DATA).days + 1,
-             securities_count=12, seed=11)
+    generate(
+        store,
+        first_date=FIRST_DATA,
+        days=(LAST - FIRST_DATA).days + 1,
+        securities_count=12,
+        seed=11,
+    )
 
 
 @pytest.fixture(params=["local", "seaweedfs"])

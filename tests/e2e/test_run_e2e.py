@@ -9,12 +9,19 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FIRST, LAST, Place, failed, processed
+from tests.e2e.conftest import FIRST, Place, failed, processed
 
 pytestmark = pytest.mark.e2e
 
-SOURCE_DATES = {"2021-03-03", "2021-03-04", "2021-03-05", "2021-03-06", "2021-03-08",
-                "2021-03-09", "2021-03-10"}  # 2021-03-07 is a Sunday: no folder
+SOURCE_DATES = {
+    "2021-03-03",
+    "2021-03-04",
+    "2021-03-05",
+    "2021-03-06",
+    "2021-03-08",
+    "2021-03-09",
+    "2021-03-10",
+}  # 2021-03-07 is a Sunday: no folder
 
 
 def snapshot(place: Place, prefix: str) -> dict[str, str]:
@@ -35,8 +42,11 @@ def test_run_writes_the_report_the_reference_computes(place: Place) -> None:
     assert "meta/meta.csv" in keys
     assert f"runs/{report['run_id']}/report.json" in keys
     assert f"runs/{report['run_id']}/log.jsonl" in keys
-    assert all(re.fullmatch(r"date=\d{4}-\d{2}-\d{2}/part-0\.parquet", k.split("reports/daily/")[1])
-               for k in keys if k.startswith("reports/daily/"))
+    assert all(
+        re.fullmatch(r"date=\d{4}-\d{2}-\d{2}/part-0\.parquet", k.split("reports/daily/")[1])
+        for k in keys
+        if k.startswith("reports/daily/")
+    )
 
 
 def test_second_run_with_nothing_new_processes_and_rewrites_nothing(place: Place) -> None:
@@ -119,12 +129,19 @@ def test_renamed_and_reordered_columns_mapped_in_config_give_the_same_report(pla
     for info in list(source.list("")):
         source.put(info.key, rename_and_reorder(source.get(info.key).data))
     columns = {
-        "isin": "Security", "date": "TradeDate", "time": "Minute", "start_price": "Open",
-        "max_price": "High", "min_price": "Low", "end_price": "Close", "traded_volume": "Volume",
+        "isin": "Security",
+        "date": "TradeDate",
+        "time": "Minute",
+        "start_price": "Open",
+        "max_price": "High",
+        "min_price": "Low",
+        "end_price": "Close",
+        "traded_volume": "Volume",
     }
     renamed_target = place.target_uri.rstrip("/") + "-renamed"
-    config = place.write_config("renamed.yaml", source={"columns": columns},
-                                target={"uri": renamed_target})
+    config = place.write_config(
+        "renamed.yaml", source={"columns": columns}, target={"uri": renamed_target}
+    )
     report = place.run(config)
     assert report["exit_code"] == 0, report["stderr"][-2000:]
     place.target_uri = renamed_target

@@ -1,0 +1,141 @@
+"""What only the S3 adapter has: a bucket prefix, an endpoint, and a network that can fail.
+
+Runs against both real servers (moto and SeaweedFS); the unreachable endpoint needs no server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from common.errors import (
+    ExitCode,
+    ObjectNotFoundError,
+    StorageError,
+    StorageTransientError,
+    XetraEtlError,
+)
+from common.storage import ObjectStore, open_store
+from common.storage.s3 import S3Store, make_client
+from tests.s3servers import S3Bucket, S3Server, closed_port, new_bucket_name
+
+Operation = Callable[[ObjectStore], object]
+
+OPERATIONS: dict[str, Operation] = {
+    "get": lambda store: store.get("date=2024-01-02/report.parquet"),
+    "put": lambda store: store.put("date=2024-01-02/report.parquet", b"x"),
+    "put_if_none_match": lambda store: store.put("lock", b"x", if_none_match=True),
+    "list": lambda store: list(store.list("date=")),
+    "delete": lambda store: store.delete("date=2024-01-02/report.parquet"),
+}
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server) -> S3Bucket:
+    return S3Bucket(s3_server, s3_server.make_bucket())
+
+
+@pytest.fixture
+def opened() -> Iterator[list[S3Store]]:
+    """Stores a test opens itself; their clients are closed afterwards."""
+    stores: list[S3Store] = []
+    yield stores
+    for store in stores:
+        store.client.close()
+
+
+def _open(opened: list[S3Store], uri: str, endpoint_url: str | None) -> S3Store:
+    store = open_store(uri, endpoint_url=endpoint_url)
+    assert isinstance(store, S3Store)
+    opened.append(store)
+    return store
+
+
+def test_s3_store_writes_under_its_prefix_when_given_relative_keys(
+    bucket: S3Bucket, opened: list[S3Store]
+) -> None:
+    store = _open(opened, bucket.uri("root/pfx"), bucket.server.endpoint_url)
+
+    store.put("date=2024-01-02/report.parquet", b"x")
+
+    assert bucket.keys() == ["root/pfx/date=2024-01-02/report.parquet"]
+
+
+def test_s3_store_lists_only_its_prefix_when_neighbours_share_a_string_prefix(
+    bucket: S3Bucket, opened: list[S3Store]
+) -> None:
+    admin = bucket.server.admin
+    for key in ["root/pfx", "root/pfxx/k", "root/pf/k", "root/k", "other/root/pfx/k"]:
+        admin.put_object(Bucket=bucket.name, Key=key, Body=b"neighbour")
+    store = _open(opened, bucket.uri("root/pfx"), bucket.server.endpoint_url)
+    store.put("k", b"mine")
+
+    assert [info.key for info in store.list()] == ["k"]
+    assert [info.key for info in store.list("", start_after="a")] == ["k"]
+    with pytest.raises(ObjectNotFoundError):
+        store.get("x/k")
+
+
+@pytest.mark.parametrize("uri_prefix", ["", "/", "root/pfx/", "/root/pfx"])
+def test_s3_store_round_trips_when_uri_prefix_is_empty_or_slashed(
+    bucket: S3Bucket, opened: list[S3Store], uri_prefix: str
+) -> None:
+    store = _open(opened, f"s3://{bucket.name}/{uri_prefix}", bucket.server.endpoint_url)
+    root = uri_prefix.strip("/")
+
+    etag = store.put("a/b", b"1")
+
+    assert store.get("a/b").data == b"1"
+    assert [(i.key, i.etag) for i in store.list()] == [("a/b", etag)]
+    assert bucket.keys() == [f"{root}/a/b" if root else "a/b"]
+    assert store.location("a/b") == f"s3://{bucket.name}/{root + '/' if root else ''}a/b"
+
+
+def test_open_store_uses_endpoint_from_environment_when_none_given(
+    bucket: S3Bucket, opened: list[S3Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Steps in pods get the endpoint as AWS_ENDPOINT_URL, not as an argument.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", bucket.server.endpoint_url)
+    store = _open(opened, bucket.uri("root/pfx"), None)
+
+    store.put("k", b"1")
+
+    assert store.get("k").data == b"1"
+    assert bucket.keys() == ["root/pfx/k"]
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_s3_store_raises_transient_error_when_endpoint_unreachable(
+    operation: str, aws_test_env: dict[str, str]
+) -> None:
+    client = make_client(
+        f"http://127.0.0.1:{closed_port()}", max_attempts=2, connect_timeout=1, read_timeout=2
+    )
+    store = S3Store("xetra-bucket", "root/pfx", client)
+    try:
+        with pytest.raises(StorageTransientError) as caught:
+            OPERATIONS[operation](store)
+    finally:
+        client.close()
+
+    assert caught.value.exit_code == ExitCode.TEMPORARY == 75
+    assert caught.value.retryable
+    assert "s3://xetra-bucket/root/pfx/" in str(caught.value)
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_s3_store_raises_storage_error_when_bucket_missing(
+    s3_server: S3Server, opened: list[S3Store], operation: str
+) -> None:
+    missing = new_bucket_name("missing")
+    store = _open(opened, f"s3://{missing}/root/pfx", s3_server.endpoint_url)
+
+    with pytest.raises(XetraEtlError) as caught:
+        OPERATIONS[operation](store)
+
+    # Not "object not found" (exit 66, "the earlier step did not run"): the config is wrong.
+    assert type(caught.value) is StorageError
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert not caught.value.retryable
+    assert missing in str(caught.value)

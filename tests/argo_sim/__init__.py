@@ -1,0 +1,43 @@
+"""Execution test double for Argo Workflows: runs the rendered templates with local processes.
+
+See `interpreter` for the features it models. Typical use:
+
+    sim = ArgoSim(manifests, submit="xetra-etl", work_dir=tmp_path, env={...},
+                  path_map={"/etc/xetra/config.yaml": config_file})
+    assert sim.run() == "Failed"
+    assert sim.retry() == "Succeeded"
+"""
+
+from .interpreter import (
+    FAILED,
+    OMITTED,
+    SKIPPED,
+    SUCCEEDED,
+    ArgoSim,
+    ContainerRun,
+    Node,
+    Runner,
+    RunOutcome,
+    UnsupportedFeature,
+    WorkflowError,
+    evaluate_depends,
+    host_runner,
+    substitute,
+)
+
+__all__ = [
+    "FAILED",
+    "OMITTED",
+    "SKIPPED",
+    "SUCCEEDED",
+    "ArgoSim",
+    "ContainerRun",
+    "Node",
+    "RunOutcome",
+    "Runner",
+    "UnsupportedFeature",
+    "WorkflowError",
+    "evaluate_depends",
+    "host_runner",
+    "substitute",
+]

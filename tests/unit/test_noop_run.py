@@ -1,0 +1,64 @@
+"""A run with nothing new lists the source and reads job control, but fetches no source object."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from common import localrun
+from common.app.context import Pipeline
+from common.config import Config, parse_config
+from common.demo import generate
+from common.storage.base import Blob, ObjectInfo
+from common.storage.local import LocalStore
+
+
+class CountingStore(LocalStore):
+    gets = 0
+
+    def get(self, key: str) -> Blob:
+        CountingStore.gets += 1
+        return super().get(key)
+
+    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
+        yield from super().list(prefix, start_after=start_after)
+
+
+def test_second_run_fetches_no_source_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(
+        LocalStore(tmp_path / "src", durable=False),
+        first_date=dt.date(2021, 3, 1),
+        days=5,
+        securities_count=4,
+    )
+    config = parse_config(
+        {
+            "source": {"uri": str(tmp_path / "src")},
+            "target": {"uri": str(tmp_path / "tgt")},
+            "pipeline": {"first_date": "2021-03-01"},
+            "logging": {"level": "warning"},
+        },
+        env={},
+    )
+
+    def counting_pipeline(config: Config, run_id: str) -> Pipeline:
+        return Pipeline(
+            config, CountingStore(config.source.uri), LocalStore(config.target.uri), run_id
+        )
+
+    monkeypatch.setattr(localrun, "build_pipeline", counting_pipeline)
+    first = localrun.run_local(
+        config, run_id="r1", first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1
+    )
+    assert first.exit_code == 0 and first.report.done == 5
+    CountingStore.gets = 0
+    second = localrun.run_local(
+        config, run_id="r2", first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1
+    )
+    assert second.exit_code == 0 and second.report.done == 0
+    assert CountingStore.gets == 0

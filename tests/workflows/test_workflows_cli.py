@@ -1,0 +1,117 @@
+"""`xetra-etl workflows render` and `xetra-etl argo ...`: thin, documented, clear exit codes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.workflows.argo_fakes import FakeArgo
+from workflows.cli import build_parser, main
+from workflows.render import MANIFESTS_DIR
+
+SUBCOMMANDS = ("render", "apply", "submit", "backfill", "retry")
+
+
+def _fake_factory(fake: FakeArgo, seen: list[str]) -> Any:
+    def factory(namespace: str) -> FakeArgo:
+        seen.append(namespace)
+        return fake
+
+    return factory
+
+
+def test_render_writes_committed_manifests_when_given_defaults(tmp_path: Path) -> None:
+    assert main(["render", "--out", str(tmp_path / "out")]) == 0
+    written = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir()}
+    committed = {p.name: p.read_text(encoding="utf-8") for p in MANIFESTS_DIR.glob("*.yaml")}
+    assert written == committed
+
+
+def test_render_applies_registry_tag_and_namespace_when_given(tmp_path: Path) -> None:
+    argv = ["workflows", "render", "--out", str(tmp_path), "--registry", "reg.example/x"]
+    assert main([*argv, "--tag", "1.2.3", "--namespace", "etl"]) == 0
+    docs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(tmp_path.iterdir())]
+    assert {d["metadata"]["namespace"] for d in docs} == {"etl"}
+    library = next(d for d in docs if d["metadata"]["name"] == "xetra-etl-steps")
+    images = {t["container"]["image"] for t in library["spec"]["templates"]}
+    assert "reg.example/x/extract:1.2.3" in images
+
+
+def test_every_subcommand_has_help_text_when_listed() -> None:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(sub.choices) == set(SUBCOMMANDS)
+    helps = {choice.dest: choice.help for choice in sub._choices_actions}
+    assert all(helps[name] for name in SUBCOMMANDS)
+    for name, subparser in sub.choices.items():
+        for action in subparser._actions:
+            assert action.help, f"{name} {action.dest} has no help"
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_subcommand_help_exits_zero_when_asked(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_argo_command_exits_78_when_argo_server_is_unset(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ARGO_SERVER", raising=False)
+    assert main(["argo", "retry", "xetra-etl-abc"]) == 78
+    assert "ARGO_SERVER" in capsys.readouterr().err
+
+
+def test_submit_passes_dates_and_namespace_when_given(capsys: pytest.CaptureFixture[str]) -> None:
+    fake, seen = FakeArgo(), []
+    argv = ["argo", "submit", "--first-date", "2017-07-03", "--last-date", "2017-07-07"]
+    code = main([*argv, "--namespace", "etl"], api_factory=_fake_factory(fake, seen))
+    assert code == 0
+    assert seen == ["etl"]
+    ((_, req),) = fake.calls
+    assert req.submit_options.parameters == ["first-date=2017-07-03", "last-date=2017-07-07"]
+    assert capsys.readouterr().out == "submitted xetra-etl-1\n"
+
+
+def test_submit_rejects_bad_date_when_not_iso(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["submit", "--first-date", "03.07.2017"], api_factory=_fake_factory(FakeArgo(), []))
+        == 2
+    )
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_backfill_submits_one_run_per_month_when_range_spans_months() -> None:
+    fake = FakeArgo()
+    argv = ["argo", "backfill", "--from", "2017-06-26", "--to", "2017-09-05", "--chunk-size", "5"]
+    assert main(argv, api_factory=_fake_factory(fake, [])) == 0
+    assert [name for name, _ in fake.calls] == ["submit_workflow"] * 4
+
+
+def test_backfill_exits_64_when_range_is_reversed(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["backfill", "--from", "2017-09-05", "--to", "2017-06-26"]
+    assert main(argv, api_factory=_fake_factory(FakeArgo(), [])) == 64
+    assert "after" in capsys.readouterr().err
+
+
+def test_retry_retries_named_workflow_when_called(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeArgo()
+    assert main(["argo", "retry", "xetra-etl-abc"], api_factory=_fake_factory(fake, [])) == 0
+    assert capsys.readouterr().out == "retried xetra-etl-abc\n"
+
+
+def test_apply_exits_75_when_server_is_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
+    import requests
+
+    class Down(FakeArgo):
+        def create_workflow_template(self, req: Any, namespace: str | None = None) -> Any:
+            raise requests.ConnectionError("connection refused")
+
+    assert main(["argo", "apply"], api_factory=_fake_factory(Down(), [])) == 75
+    assert "connection refused" in capsys.readouterr().err
