@@ -67,7 +67,7 @@ def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date
     if problem is not None:
         row, canonical, message = problem
         raise SourceDataError(
-            message, key=key, line=_line_of_row(data, row), column=columns[canonical]
+            message, key=key, line=line_of_row(data, row), column=columns[canonical]
         )
     return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
 
@@ -123,7 +123,7 @@ def _outside(table: pa.Table, column: str) -> pa.ChunkedArray:
     )
 
 
-def _line_of_row(data: bytes, row: int) -> int:
+def line_of_row(data: bytes, row: int) -> int:
     """The 1-based line number where data row `row` (0-based, after the header) starts."""
     reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
     next(reader, None)

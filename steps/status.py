@@ -34,14 +34,18 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         rows = [json.loads(record.to_json()) for record, _ in records.values()]
         sys.stdout.write(json.dumps(sorted(rows, key=lambda r: r["date"]), indent=2) + "\n")
         return 0
-    header = f"{'date':<10}  {'state':<6}  {'rows':>7}  {'processed_at':<25}  {'run_id':<30}  note"
+    header = (
+        f"{'date':<10}  {'state':<6}  {'rows':>7}  {'processed_at':<25}  {'run_id':<30}  "
+        f"{'quality':<8}  note"
+    )
     lines = [header, "-" * len(header)]
     for day in sorted(records):
         record = records[day][0]
         note = record.error or " | ".join(record.warnings)
+        quality = "warn" if record.warnings else ("ok" if record.checks else "-")
         lines.append(
             f"{day.isoformat():<10}  {record.state!s:<6}  {record.row_count:>7}  "
-            f"{record.processed_at:<25}  {record.run_id:<30}  {note}"
+            f"{record.processed_at:<25}  {record.run_id:<30}  {quality:<8}  {note}"
         )
     done = sum(1 for r, _ in records.values() if r.state == "done")
     lines.append(f"{len(records)} dates: {done} done, {len(records) - done} failed")

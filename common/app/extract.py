@@ -10,16 +10,17 @@ import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
 from common.app.context import Pipeline
 from common.catalog import list_source_dates
-from common.domain.layout import SourceDate
+from common.domain.layout import SourceDate, SourceObject
 from common.domain.report import BAR_SCHEMA, daily_aggregates
-from common.errors import InputMissingError, ObjectNotFoundError
+from common.errors import InputMissingError, ObjectNotFoundError, SourceDataError
 from common.parquetio import from_parquet, to_parquet
-from common.sourceio import read_bars
+from common.sourceio import line_of_row, read_bars
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,14 @@ def extract(pipeline: Pipeline, day: dt.date) -> ExtractResult:
             table.num_rows,
             reused=True,
         )
-    table, rows = _extract_source(pipeline, source_date)
+    table, meta = _extract_source(pipeline, source_date)
     return ExtractResult(
-        day, source_date.fingerprint, len(source_date.objects), rows, table.num_rows, reused=False
+        day,
+        source_date.fingerprint,
+        len(source_date.objects),
+        meta["rows"],
+        table.num_rows,
+        reused=False,
     )
 
 
@@ -65,52 +71,110 @@ def source_date_of(pipeline: Pipeline, day: dt.date) -> SourceDate:
     return found[day]
 
 
-def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> pa.Table:
-    """The date's aggregates from staging, extracting them first when they are not there."""
+def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
+    """The date's aggregates (and their metadata) from staging; extracted first when missing."""
     key = _aggregates_key(pipeline, source_date)
     try:
-        return from_parquet(pipeline.target.get(key).data)[0]
+        return from_parquet(pipeline.target.get(key).data)
     except ObjectNotFoundError:
         log.info("extracting %s, needed as previous-close input", source_date.date)
-        return _extract_source(pipeline, source_date)[0]
+        return _extract_source(pipeline, source_date)
 
 
-def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, int]:
+def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
     config = pipeline.config
     columns = config.source.columns
 
-    def read(key: str) -> pa.Table:
+    def read(obj: SourceObject) -> pa.Table:
+        location = pipeline.source.location(obj.key)
         return read_bars(
-            pipeline.source.get(key).data,
-            key=pipeline.source.location(key),
-            columns=columns,
-            day=source_date.date,
+            pipeline.source.get(obj.key).data, key=location, columns=columns, day=source_date.date
         )
 
-    keys = [obj.key for obj in source_date.objects]
     with ThreadPoolExecutor(max_workers=config.source.read_workers) as pool:
-        parts = list(pool.map(read, keys))
-    bars = pa.concat_tables(parts) if parts else BAR_SCHEMA.empty_table()
+        parts = list(pool.map(read, source_date.objects))
+    warnings: list[str] = []
+    empty = [obj.key for obj in source_date.objects if obj.size == 0]
+    if empty:
+        warnings.append(f"{len(empty)} empty (0-byte) object(s) skipped, e.g. {empty[0]}")
+    bars, duplicates = drop_exact_duplicates(parts, source_date, pipeline)
+    if duplicates:
+        warnings.append(f"{duplicates} exact duplicate row(s) dropped")
     table = daily_aggregates(
         bars, include_zero_volume_rows=config.pipeline.include_zero_volume_rows
     )
+    meta: dict[str, Any] = {
+        "fingerprint": source_date.fingerprint,
+        "rows": bars.num_rows,
+        "warnings": warnings,
+    }
     layout = pipeline.layout
     key = _aggregates_key(pipeline, source_date)
-    pipeline.target.put(
-        key,
-        to_parquet(table, {"fingerprint": source_date.fingerprint, "rows": bars.num_rows}),
-    )
+    pipeline.target.put(key, to_parquet(table, meta))
     for stale in pipeline.target.list(layout.aggregates_prefix(source_date.date)):
         if stale.key != key:
             pipeline.target.delete(stale.key)
     log.info(
         "extracted %s: %d objects, %d rows, %d securities traded",
         source_date.date,
-        len(keys),
+        len(source_date.objects),
         bars.num_rows,
         table.num_rows,
     )
-    return table, bars.num_rows
+    for warning in warnings:
+        log.warning("%s: %s", source_date.date, warning)
+    return table, meta
+
+
+def drop_exact_duplicates(
+    parts: list[pa.Table], source_date: SourceDate, pipeline: Pipeline
+) -> tuple[pa.Table, int]:
+    """Concatenate a date's bars; drop rows repeated exactly, refuse conflicting ones.
+
+    Two rows for the same ISIN and minute with different numbers cannot both be true: the date
+    fails, naming the object and line of the second one.
+    """
+    if not parts:
+        return BAR_SCHEMA.empty_table(), 0
+    tagged = pa.concat_tables(
+        [
+            part.append_column("_part", pa.array([i] * part.num_rows, pa.int32())).append_column(
+                "_row", pa.array(range(part.num_rows), pa.int64())
+            )
+            for i, part in enumerate(parts)
+        ]
+    )
+    keys = ["isin", "time"]
+    per_minute = tagged.group_by(keys).aggregate([("_row", "count")])
+    if per_minute.num_rows == tagged.num_rows:
+        return tagged.select(BAR_SCHEMA.names), 0
+    distinct = tagged.group_by(BAR_SCHEMA.names, use_threads=False).aggregate(
+        [("_part", "min"), ("_row", "min"), ("_row", "count")]
+    )
+    if distinct.num_rows != per_minute.num_rows:
+        raise _conflicting_duplicate(tagged, source_date, pipeline)
+    kept = distinct.sort_by([("_part_min", "ascending"), ("_row_min", "ascending")])
+    return kept.select(BAR_SCHEMA.names), tagged.num_rows - distinct.num_rows
+
+
+def _conflicting_duplicate(
+    tagged: pa.Table, source_date: SourceDate, pipeline: Pipeline
+) -> SourceDataError:
+    seen: set[tuple[str, str]] = set()
+    isins, times = tagged["isin"].to_pylist(), tagged["time"].to_pylist()
+    parts, rows = tagged["_part"].to_pylist(), tagged["_row"].to_pylist()
+    for isin, minute, part, row in zip(isins, times, parts, rows, strict=True):
+        if (isin, minute) in seen:
+            obj = source_date.objects[part]
+            data = pipeline.source.get(obj.key).data
+            return SourceDataError(
+                f"a second, different row for ISIN {isin} at {minute}",
+                key=pipeline.source.location(obj.key),
+                line=line_of_row(data, row),
+                column=pipeline.config.source.columns["time"],
+            )
+        seen.add((isin, minute))
+    return SourceDataError("conflicting duplicate rows", key=source_date.date.isoformat())
 
 
 def _aggregates_key(pipeline: Pipeline, source_date: SourceDate) -> str:

@@ -54,6 +54,8 @@ def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
             run_id=pipeline.run_id,
             processed_at=utc_now(),
             duration_seconds=round(time.time() - started, 3),
+            warnings=tuple(meta.get("warnings", ())),
+            checks=dict(meta.get("checks", {})),
         )
     )
     log.info("loaded %s: %d rows into %s", day, rows.num_rows, pipeline.target.location(partition))

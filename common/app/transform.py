@@ -11,6 +11,7 @@ from common.app.context import Pipeline
 from common.app.extract import aggregates_for
 from common.catalog import list_source_dates
 from common.domain.dates import lookback_start
+from common.domain.quality import quality_checks
 from common.domain.report import report_rows
 from common.errors import InputMissingError
 from common.parquetio import to_parquet
@@ -32,10 +33,15 @@ def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
     if day not in found:
         raise InputMissingError(f"no source objects for {day}")
     own = found.pop(day)
-    aggregates = aggregates_for(pipeline, own)
-    window = {d: aggregates_for(pipeline, s) for d, s in sorted(found.items())}
+    aggregates, own_meta = aggregates_for(pipeline, own)
+    window = {d: aggregates_for(pipeline, s)[0] for d, s in sorted(found.items())}
     rows = report_rows(day, aggregates, window)
     fingerprints = {d: s.fingerprint for d, s in found.items()}
+    previous = window[max(window)].num_rows if window else None
+    checks, warnings = quality_checks(day, rows, previous)
+    warnings = [*own_meta.get("warnings", []), *warnings]
+    for warning in warnings:
+        log.warning("%s: %s", day, warning)
     pipeline.target.put(
         pipeline.layout.staged_report_key(pipeline.run_id, day),
         to_parquet(
@@ -44,6 +50,8 @@ def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
                 "fingerprint": own.fingerprint,
                 "inputs_fingerprint": pipeline.inputs_digest(day, fingerprints),
                 "started_at": started,
+                "warnings": warnings,
+                "checks": checks,
             },
         ),
     )

@@ -46,12 +46,14 @@ class DateRecord:
     error: str = ""
     exit_code: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    checks: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         data = asdict(self)
         data["date"] = self.date.isoformat()
         data["state"] = str(self.state)
         data["warnings"] = list(self.warnings)
+        data["checks"] = dict(self.checks)
         return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
     @classmethod
@@ -69,6 +71,7 @@ class DateRecord:
             error=str(data.get("error", "")),
             exit_code=int(data.get("exit_code", 0)),
             warnings=tuple(data.get("warnings", ())),
+            checks=dict(data.get("checks", {})),
         )
 
 
@@ -146,6 +149,7 @@ META_COLUMNS = (
     "exit_code",
     "error",
     "warnings",
+    "checks",
     "record_etag",
 )
 
@@ -169,6 +173,7 @@ def render_meta(records: Mapping[dt.date, tuple[DateRecord, str]]) -> bytes:
                 record.exit_code,
                 record.error,
                 " | ".join(record.warnings),
+                "; ".join(f"{k}={v}" for k, v in record.checks.items()),
                 etag,
             ]
         )
@@ -194,6 +199,7 @@ def parse_meta(raw: bytes) -> dict[dt.date, tuple[DateRecord, str]]:
             error=row["error"],
             exit_code=int(row["exit_code"]),
             warnings=tuple(w for w in row["warnings"].split(" | ") if w),
+            checks=dict(part.split("=", 1) for part in row["checks"].split("; ") if "=" in part),
         )
         result[record.date] = (record, row["record_etag"])
     return result
