@@ -121,9 +121,31 @@ def parse_config(
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         sections[name] = _build_section(name, cls, merged.get(name, {}), problems)
+    if sections["target"] is not None:
+        problems += _overlapping_prefixes(sections["target"])
     if problems:
         raise ConfigError(problems, source=source)
     return Config(**sections)
+
+
+def _overlapping_prefixes(target: TargetConfig) -> list[str]:
+    """The report prefix holds nothing but partitions, so no other prefix may nest with it."""
+    named = {
+        "report_prefix": target.report_prefix,
+        "meta_prefix": target.meta_prefix,
+        "staging_prefix": target.staging_prefix,
+        "runs_prefix": target.runs_prefix,
+    }
+    problems = []
+    items = sorted(named.items())
+    for i, (name, prefix) in enumerate(items):
+        for other, other_prefix in items[i + 1 :]:
+            a, b = prefix + "/", other_prefix + "/"
+            if a.startswith(b) or b.startswith(a):
+                problems.append(
+                    f"target.{name} and target.{other} overlap ({prefix!r}, {other_prefix!r})"
+                )
+    return problems
 
 
 def _build_section(name: str, cls: type[Any], values: dict[str, Any], problems: list[str]) -> Any:

@@ -33,7 +33,11 @@ def build_pipeline(config: Config, run_id: str) -> Pipeline:
     return Pipeline(
         config=config,
         source=open_store(config.source.uri, endpoint_url=config.source.endpoint_url),
-        target=open_store(config.target.uri, endpoint_url=config.target.endpoint_url),
+        target=open_store(
+            config.target.uri,
+            endpoint_url=config.target.endpoint_url,
+            scratch=f"{config.target.staging_prefix}/.tmp",
+        ),
         run_id=run_id,
     )
 

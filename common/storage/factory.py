@@ -8,7 +8,10 @@ from common.storage.base import ObjectStore
 from common.storage.local import LocalStore
 
 
-def open_store(uri: str, *, endpoint_url: str | None = None) -> ObjectStore:
+def open_store(
+    uri: str, *, endpoint_url: str | None = None, scratch: str | None = None
+) -> ObjectStore:
+    """`scratch`: where a local store keeps its temporary files (ignored on S3)."""
     if uri.startswith("s3://"):
         from common.storage.s3 import S3Store, make_client
 
@@ -16,4 +19,4 @@ def open_store(uri: str, *, endpoint_url: str | None = None) -> ObjectStore:
         return S3Store(parsed.netloc, parsed.path, make_client(endpoint_url))
     if uri.startswith("file://"):
         uri = urlparse(uri).path
-    return LocalStore(uri)
+    return LocalStore(uri) if scratch is None else LocalStore(uri, scratch=scratch)

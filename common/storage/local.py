@@ -16,8 +16,9 @@ from pathlib import Path
 from common.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
 from common.storage.base import Blob, ObjectInfo
 
-# Temporary files and the lock live here, outside every configured prefix.
-_SCRATCH = ".xetra-tmp"
+# Temporary files and the lock live in a scratch folder of the store, which listings skip; the
+# pipeline puts it under the target's staging prefix so nothing is written outside its prefixes.
+DEFAULT_SCRATCH = ".xetra-tmp"
 
 
 def _etag(stat: os.stat_result) -> str:
@@ -27,9 +28,12 @@ def _etag(stat: os.stat_result) -> str:
 
 
 class LocalStore:
-    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, durable: bool = True, scratch: str = DEFAULT_SCRATCH
+    ) -> None:
         self.root = Path(root).resolve()
         self.uri = str(self.root)
+        self.scratch = scratch.strip("/")
         # fsync before the rename, so a written object survives a power loss, not only a crash.
         self.durable = durable
 
@@ -54,10 +58,9 @@ class LocalStore:
         for dirpath, dirnames, filenames in os.walk(start):
             rel_dir = os.path.relpath(dirpath, self.root)
             rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-            if rel_dir == _SCRATCH:
+            if rel_dir == self.scratch:
                 dirnames.clear()
                 continue
-            dirnames[:] = [d for d in dirnames if d != _SCRATCH]
             for name in filenames:
                 key = f"{rel_dir}/{name}" if rel_dir else name
                 if key.startswith(prefix) and key > start_after:
@@ -83,7 +86,7 @@ class LocalStore:
         if_none_match: bool = False,
     ) -> str:
         path = self._path(key)
-        scratch = self.root / _SCRATCH
+        scratch = self.root / self.scratch
         scratch.mkdir(parents=True, exist_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock(conditional=if_match is not None or if_none_match):
@@ -128,7 +131,7 @@ class LocalStore:
         if not conditional:
             yield
             return
-        with open(self.root / _SCRATCH / "lock", "a") as handle:
+        with open(self.root / self.scratch / "lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

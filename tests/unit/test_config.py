@@ -92,3 +92,13 @@ def test_unreadable_yaml_names_the_file(tmp_path: Path) -> None:
     path.write_text("source: [unclosed\n")
     with pytest.raises(ConfigError, match=r"broken\.yaml"):
         load_config(path, env={})
+
+
+def test_target_prefixes_may_not_nest() -> None:
+    raw = {
+        "source": {"uri": "a"},
+        "target": {"uri": "b", "report_prefix": "out", "staging_prefix": "out/staging"},
+        "pipeline": {"first_date": "2021-01-04"},
+    }
+    with pytest.raises(ConfigError, match="overlap"):
+        parse_config(raw, env={})
