@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -132,7 +134,13 @@ class RunLock:
     def _body(self, run_id: str) -> bytes:
         now = time.time()
         return json.dumps(
-            {"run_id": run_id, "acquired_at": now, "expires_at": now + self.ttl}
+            {
+                "run_id": run_id,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "acquired_at": now,
+                "expires_at": now + self.ttl,
+            }
         ).encode()
 
     def acquire(self, run_id: str) -> Lease:
@@ -148,14 +156,14 @@ class RunLock:
             held = json.loads(blob.data)
             holder, expires = str(held["run_id"]), float(held["expires_at"])
         except (ValueError, KeyError, TypeError):
-            holder, expires = "unknown", 0.0
-        if expires > time.time():
+            held, holder, expires = {}, "unknown", 0.0
+        if expires > time.time() and not _holder_is_gone(held):
             until = dt.datetime.fromtimestamp(expires, dt.UTC).isoformat(timespec="seconds")
             raise LockHeldError(
                 f"another run ({holder}) holds the lock {self.store.location(self.key)} until "
                 f"{until}; try again later, or delete the lock if that run is gone"
             )
-        log.warning("taking over the expired lock of run %s", holder)
+        log.warning("taking over the lock of run %s: it expired or its process is gone", holder)
         try:
             return Lease(run_id, self.store.put(self.key, self._body(run_id), if_match=blob.etag))
         except PreconditionFailedError as exc:
@@ -177,3 +185,17 @@ class RunLock:
             return
         if current.etag == lease.etag:
             self.store.delete(self.key)
+
+
+def _holder_is_gone(held: dict[str, object]) -> bool:
+    """True when the lock was taken on this host by a process that no longer exists."""
+    pid = held.get("pid")
+    if held.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

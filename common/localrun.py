@@ -29,6 +29,7 @@ from common.app.merge import RunReport, merge
 from common.config import Config
 from common.entry import build_pipeline
 from common.errors import DateFailedError, ExitCode
+from common.faults import crash_point
 from common.jobstore import RunLock
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ def run_local(
     try:
         with logs.step_context("discover"):
             plan = discover(pipeline, first=first, last=last, chunk_size=1)
+        crash_point("run:discovered")
         dates = plan.dates
         progress = Progress(total=2 * len(dates))
         outcomes: dict[dt.date, Outcome] = {}

@@ -40,10 +40,16 @@ def build_parser(prog: str = "xetra-notify") -> argparse.ArgumentParser:
 
 
 def _failures(text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else []
-    except json.JSONDecodeError:
-        return text
+    """Argo's `{{workflow.failures}}`: JSON, `null` when nothing failed, sometimes quoted twice."""
+    value: Any = text
+    for _ in range(2):
+        if not isinstance(value, str) or not value.strip():
+            break
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            break
+    return [] if value in (None, "") else value
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:

@@ -5,9 +5,9 @@
 - `s3_bucket`: a fresh bucket on SeaweedFS per test, for end-to-end runs.
 - `s3_server`: parametrized over both servers, for tests of S3 behaviour.
 - `store`: parametrized over every backend (local directory, moto, SeaweedFS), each a fresh,
-  empty store; S3 stores live under the prefix `root/pfx` of a fresh bucket so prefix handling is
-  exercised everywhere (each under its own unique prefix `<id>/root/pfx` in one bucket per
-  server). `store_target` describes where it lives; `open_store_again` opens another instance.
+  empty store. S3 stores live under a unique prefix `<id>/root/pfx` in one bucket per server,
+  so prefix handling is exercised everywhere. `store_target` describes where a store lives;
+  `open_store_again` opens another, independent instance of it.
 
 Servers start lazily: a run that selects only local tests starts none.
 """
@@ -63,7 +63,7 @@ def seaweedfs(
     aws_test_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[S3Server]:
     # Its data is throwaway: do not wait long for a graceful shutdown.
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs"), stop_timeout=1.0) as server:
+    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs"), stop_timeout=0.5) as server:
         yield server
 
 

@@ -59,8 +59,15 @@ def aws_env(endpoint_url: str | None = None) -> dict[str, str]:
     return env
 
 
-# Variables that would point a client somewhere else than the test server.
-AWS_ENV_TO_CLEAR = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+# Variables that would point a client elsewhere, or change its retries, during tests.
+AWS_ENV_TO_CLEAR = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+)
 
 
 def new_bucket_name(prefix: str = "t") -> str:

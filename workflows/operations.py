@@ -75,7 +75,7 @@ class ServerConfig:
 
 
 def server_config(env: Mapping[str, str]) -> ServerConfig:
-    """Read ARGO_SERVER (`host:port` or a URL), ARGO_TOKEN, ARGO_SECURE, ARGO_INSECURE_SKIP_VERIFY."""
+    """Read ARGO_SERVER (`host:port` or URL), ARGO_TOKEN, ARGO_SECURE, ARGO_INSECURE_SKIP_VERIFY."""
     server = env.get(ARGO_SERVER_ENV, "").strip()
     if not server:
         raise ArgoConfigError(
@@ -203,7 +203,9 @@ class ArgoOperations:
             cron.metadata.resource_version = current.metadata.resource_version
             self.api.update_cron_workflow(
                 name,
-                m.UpdateCronWorkflowRequest(name=name, namespace=self.namespace, cron_workflow=cron),
+                m.UpdateCronWorkflowRequest(
+                    name=name, namespace=self.namespace, cron_workflow=cron
+                ),
                 namespace=self.namespace,
             )
             return f"updated CronWorkflow/{name}"

@@ -114,7 +114,9 @@ def process_dag() -> DAG:
             ),
         ]
     )
-    return DAG(name=PROCESS_TEMPLATE, inputs=[Parameter(name="dates")], tasks=tasks, metrics=metrics)
+    return DAG(
+        name=PROCESS_TEMPLATE, inputs=[Parameter(name="dates")], tasks=tasks, metrics=metrics
+    )
 
 
 def exit_handler() -> DAG:
@@ -122,7 +124,9 @@ def exit_handler() -> DAG:
     notify = Task(
         name="notify",
         template_ref=_ref("notify"),
-        arguments=_args(run_id=RUN_ID, status="{{workflow.status}}", failures="{{workflow.failures}}"),
+        arguments=_args(
+            run_id=RUN_ID, status="{{workflow.status}}", failures="{{workflow.failures}}"
+        ),
     )
     return DAG(name=EXIT_HANDLER, tasks=[notify])
 

@@ -19,6 +19,7 @@ from common.catalog import list_source_dates
 from common.domain.layout import SourceDate, SourceObject
 from common.domain.report import BAR_SCHEMA, daily_aggregates
 from common.errors import InputMissingError, ObjectNotFoundError, SourceDataError
+from common.faults import crash_point
 from common.parquetio import from_parquet, to_parquet
 from common.sourceio import line_of_row, read_bars
 
@@ -93,6 +94,7 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
 
     with ThreadPoolExecutor(max_workers=config.source.read_workers) as pool:
         parts = list(pool.map(read, source_date.objects))
+    crash_point("extract:read")
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]
     if empty:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from common.app.context import Pipeline, utc_now
 from common.domain.jobcontrol import DateRecord, State
 from common.errors import InputMissingError, ObjectNotFoundError
+from common.faults import crash_point
 from common.parquetio import from_parquet, to_parquet
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
         pipeline.target.put(partition, to_parquet(output_table(pipeline, rows), meta))
     else:
         pipeline.target.delete(partition)  # a date without trades has no partition
+    crash_point("load:partition-written")
     started = float(meta.get("started_at", time.time()))
     pipeline.jobs.write(
         DateRecord(
@@ -58,6 +60,7 @@ def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
             checks=dict(meta.get("checks", {})),
         )
     )
+    crash_point("load:record-written")
     log.info("loaded %s: %d rows into %s", day, rows.num_rows, pipeline.target.location(partition))
     return LoadResult(day, rows.num_rows)
 

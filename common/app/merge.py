@@ -15,6 +15,7 @@ from common.app.context import Pipeline, utc_now
 from common.app.discover import Plan
 from common.domain.jobcontrol import State
 from common.errors import InputMissingError, ObjectNotFoundError
+from common.faults import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ def read_plan(pipeline: Pipeline) -> Plan:
 
 def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunReport:
     plan = read_plan(pipeline)
+    crash_point("merge:start")
     records = pipeline.jobs.rebuild_meta()
+    crash_point("merge:meta-written")
     outcomes: list[DateOutcome] = []
     for day in plan.dates:
         record = records.get(day, (None, ""))[0]

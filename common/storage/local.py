@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from common.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
+from common.faults import crash_point
 from common.storage.base import Blob, ObjectInfo
 
 # Temporary files and the lock live in a scratch folder of the store, which listings skip; the
@@ -102,7 +103,9 @@ class LocalStore:
             fd, tmp = tempfile.mkstemp(dir=scratch, prefix="put-")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
+                    handle.write(data[: len(data) // 2])
+                    crash_point("store:half-written")
+                    handle.write(data[len(data) // 2 :])
                     if self.durable:
                         handle.flush()
                         os.fsync(handle.fileno())

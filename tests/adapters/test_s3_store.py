@@ -5,7 +5,11 @@ Runs against both real servers (moto and SeaweedFS); the unreachable endpoint ne
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +81,7 @@ def test_s3_store_lists_only_its_prefix_when_neighbours_share_a_string_prefix(
         store.get("x/k")
 
 
-@pytest.mark.parametrize("uri_prefix", ["", "/", "root/pfx/", "/root/pfx"])
+@pytest.mark.parametrize("uri_prefix", ["", "root/pfx/", "/root/pfx"])
 def test_s3_store_round_trips_when_uri_prefix_is_empty_or_slashed(
     bucket: S3Bucket, opened: list[S3Store], uri_prefix: str
 ) -> None:
@@ -105,7 +109,27 @@ def test_open_store_uses_endpoint_from_environment_when_none_given(
     assert bucket.keys() == ["root/pfx/k"]
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_s3_bucket_env_lets_a_subprocess_write_when_passed_to_it(s3_bucket: S3Bucket) -> None:
+    # What end-to-end tests do with a console script: only the environment points it at the
+    # server, as in a pod.
+    script = (
+        "import sys; from common.storage import open_store; "
+        "open_store(sys.argv[1]).put('from-subprocess', b'ok')"
+    )
+    env = {**os.environ, **s3_bucket.env()}
+
+    subprocess.run(
+        [sys.executable, "-c", script, s3_bucket.uri("target")],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+        timeout=60,
+    )
+
+    assert s3_bucket.keys() == ["target/from-subprocess"]
+
+
+@pytest.mark.parametrize("operation", ["delete", "get", "list", "put"])
 def test_s3_store_raises_transient_error_when_endpoint_unreachable(
     operation: str, aws_test_env: dict[str, str]
 ) -> None:
@@ -119,17 +143,18 @@ def test_s3_store_raises_transient_error_when_endpoint_unreachable(
     finally:
         client.close()
 
-    assert caught.value.exit_code == ExitCode.TEMPORARY == 75
+    assert caught.value.exit_code == ExitCode.TEMPORARY
+    assert int(caught.value.exit_code) == 75
     assert caught.value.retryable
     assert "s3://xetra-bucket/root/pfx/" in str(caught.value)
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_s3_store_raises_storage_error_when_bucket_missing(
-    s3_server: S3Server, opened: list[S3Store], operation: str
+    s3_server: S3Server, operation: str
 ) -> None:
     missing = new_bucket_name("missing")
-    store = _open(opened, f"s3://{missing}/root/pfx", s3_server.endpoint_url)
+    store = S3Store(missing, "root/pfx", s3_server.admin)
 
     with pytest.raises(XetraEtlError) as caught:
         OPERATIONS[operation](store)

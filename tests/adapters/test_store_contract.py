@@ -8,6 +8,7 @@ backend and a fake cannot drift from the real thing.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,7 +50,8 @@ def test_get_raises_object_not_found_when_key_missing(store: ObjectStore) -> Non
         store.get("absent")
 
     assert isinstance(caught.value, InputMissingError)
-    assert caught.value.exit_code == ExitCode.NO_INPUT == 66
+    assert caught.value.exit_code == ExitCode.NO_INPUT
+    assert int(caught.value.exit_code) == 66
     assert not caught.value.retryable
     assert store.location("absent") in str(caught.value)
 
@@ -163,6 +165,17 @@ def test_list_yields_keys_after_start_after_when_start_after_given(
     assert _keys(listed_store, prefix, start_after) == expected
 
 
+def test_list_compares_start_after_as_plain_string_when_it_ends_with_slash(
+    store: ObjectStore,
+) -> None:
+    # "-" and "." sort before "/": a store must not drop the trailing slash of `start_after`.
+    for key in ["a/b-1", "a/b.x", "a/b/1", "a/c"]:
+        store.put(key, b"1")
+
+    assert _keys(store, "", "a/b/") == ["a/b/1", "a/c"]
+    assert _keys(store, "a/", "a/b/") == ["a/b/1", "a/c"]
+
+
 def test_list_reports_sizes_and_etags_of_each_object_when_objects_differ(
     store: ObjectStore,
 ) -> None:
@@ -198,7 +211,8 @@ def test_put_if_none_match_raises_precondition_failed_when_key_exists(
     with pytest.raises(PreconditionFailedError) as caught:
         store.put("lock", b"second", if_none_match=True)
 
-    assert caught.value.exit_code == ExitCode.TEMPORARY == 75
+    assert caught.value.exit_code == ExitCode.TEMPORARY
+    assert int(caught.value.exit_code) == 75
     assert caught.value.retryable
     assert store.get("lock").data == b"first"
     assert store.get("lock").etag == etag
@@ -257,10 +271,12 @@ def test_put_if_match_loses_no_update_when_threads_increment_concurrently(
     open_store_again: Callable[[], ObjectStore],
 ) -> None:
     threads, increments = 4, 10
+    stores = [open_store_again() for _ in range(threads)]  # one each, as separate pods have
+    start = threading.Barrier(threads)
 
-    def worker(_: int) -> int:
-        store = open_store_again()  # one instance each, as separate pods would have
+    def worker(store: ObjectStore) -> int:
         conflicts = 0
+        start.wait(timeout=30)
         for _ in range(increments):
             while True:
                 try:
@@ -285,10 +301,12 @@ def test_put_if_match_loses_no_update_when_threads_increment_concurrently(
         return conflicts
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(worker, range(threads)))
+        conflicts = sum(pool.map(worker, stores))
 
     final = open_store_again().get("meta/counter.json")
     assert json.loads(final.data) == {"n": threads * increments}
+    # Lost races are what this test is about; without any, it proved nothing.
+    assert conflicts > 0
 
 
 def test_list_shows_only_stored_objects_when_conditional_writes_happened(

@@ -380,7 +380,12 @@ class ArgoSim:
 
     # -- DAG -------------------------------------------------------------------------------
     def _dag(
-        self, scope: _Scope, tmpl: Mapping[str, Any], node_name: str, display: str, inputs: dict
+        self,
+        scope: _Scope,
+        tmpl: Mapping[str, Any],
+        node_name: str,
+        display: str,
+        inputs: dict[str, str],
     ) -> Node:
         dag = tmpl["dag"]
         _check_keys("dag", dag, {"tasks", "failFast"})
@@ -399,7 +404,13 @@ class ArgoSim:
             pending.remove(task)
             _check_keys("task", task, TASK_KEYS)
             child = self._task(
-                scope, task, f"{node_name}.{task['name']}", results, local, fail_fast, failed
+                scope,
+                task,
+                f"{node_name}.{task['name']}",
+                results,
+                local,
+                fail_fast=fail_fast,
+                failed=failed,
             )
             if child is None:
                 continue  # fail fast: Argo starts nothing new after a failure; no node at all
@@ -417,6 +428,7 @@ class ArgoSim:
         task_node: str,
         results: Mapping[str, Node],
         local: Mapping[str, str],
+        *,
         fail_fast: bool,
         failed: bool,
     ) -> Node | None:
@@ -461,7 +473,9 @@ class ArgoSim:
         return node
 
     # -- pods ------------------------------------------------------------------------------
-    def _pod(self, tmpl: Mapping[str, Any], node_name: str, display: str, inputs: dict) -> Node:
+    def _pod(
+        self, tmpl: Mapping[str, Any], node_name: str, display: str, inputs: dict[str, str]
+    ) -> Node:
         previous = self._previous.get(node_name)
         if previous is not None:
             return self._record(replace(previous, reused=True))
@@ -492,14 +506,16 @@ class ArgoSim:
                 break
         return node
 
-    def _container_env(self, container: Mapping[str, Any], variables: Mapping[str, str]) -> dict:
+    def _container_env(
+        self, container: Mapping[str, Any], variables: Mapping[str, str]
+    ) -> dict[str, str]:
         env: dict[str, str] = {}
         for entry in container.get("env", []):
             name = entry["name"]
             if "value" in entry:
                 env[name] = substitute(str(entry["value"]), variables)
                 continue
-            ref = next(iter(entry.get("valueFrom", {}).values()), {})
+            ref: Mapping[str, Any] = next(iter(entry.get("valueFrom", {}).values()), {})
             if name in self.env:
                 env[name] = self.env[name]
             elif not ref.get("optional", False):
@@ -523,7 +539,12 @@ class ArgoSim:
         return int(strategy.get("limit", 0)), {int(match.group(1))}
 
     def _container_run(
-        self, tmpl: Mapping[str, Any], node_name: str, attempt: int, argv: tuple, env: dict
+        self,
+        tmpl: Mapping[str, Any],
+        node_name: str,
+        attempt: int,
+        argv: tuple[str, ...],
+        env: dict[str, str],
     ) -> ContainerRun:
         pod_dir = self.work_dir / "pods" / re.sub(r"[^A-Za-z0-9_.-]", "_", node_name) / str(attempt)
         pod_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,9 @@ class FakeArgo:
             raise AlreadyExists("exists")
         return req.template
 
-    def get_workflow_template(self, name: str, namespace: str | None = None, **_: Any) -> Any:
+    def get_workflow_template(
+        self, name: str, namespace: str | None = None, resource_version: str | None = None
+    ) -> Any:
         self.calls.append(("get_workflow_template", name))
         return m.WorkflowTemplate(metadata=self._meta(name), spec=m.WorkflowSpec())
 
@@ -45,7 +47,9 @@ class FakeArgo:
             raise AlreadyExists("exists")
         return req.cron_workflow
 
-    def get_cron_workflow(self, name: str, namespace: str | None = None, **_: Any) -> Any:
+    def get_cron_workflow(
+        self, name: str, namespace: str | None = None, resource_version: str | None = None
+    ) -> Any:
         self.calls.append(("get_cron_workflow", name))
         return m.CronWorkflow(
             metadata=self._meta(name),

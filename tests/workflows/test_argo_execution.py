@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 
 from common.naming import CONFIG_PATH_IN_POD
-from tests.argo_sim import FAILED, OMITTED, SUCCEEDED, ArgoSim, ContainerRun, RunOutcome, host_runner
+from tests.argo_sim import (
+    FAILED,
+    OMITTED,
+    SUCCEEDED,
+    ArgoSim,
+    ContainerRun,
+    RunOutcome,
+    host_runner,
+)
 from tests.e2e.conftest import LAST, Place, write_demo
 from tests.s3servers import S3Server
 
@@ -78,7 +86,9 @@ def make_sim(
 
 
 def _stderr_of_failures(sim: ArgoSim) -> str:
-    return "\n".join(f"{n.name}: {n.stderr[-2000:]}" for n in sim.nodes.values() if n.phase == FAILED)
+    return "\n".join(
+        f"{n.name}: {n.stderr[-2000:]}" for n in sim.nodes.values() if n.phase == FAILED
+    )
 
 
 def test_rendered_pipeline_writes_the_reference_report_when_run_through_argo_double(

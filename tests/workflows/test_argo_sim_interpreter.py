@@ -44,7 +44,9 @@ RECORD = (
 )
 
 
-def _container(name: str, code: str, args: list[str], inputs: list[str], **extra: Any) -> dict:
+def _container(
+    name: str, code: str, args: list[str], inputs: list[str], **extra: Any
+) -> dict[str, Any]:
     template = {
         "name": name,
         "inputs": {"parameters": [{"name": n} for n in inputs]},
@@ -196,7 +198,9 @@ def control(tmp_path: Path) -> Path:
     return path
 
 
-def make_sim(tmp_path: Path, control: Path, docs: list[dict] | None = None, **kw: Any) -> ArgoSim:
+def make_sim(
+    tmp_path: Path, control: Path, docs: list[dict[str, Any]] | None = None, **kw: Any
+) -> ArgoSim:
     return ArgoSim(
         docs or fake_documents(),
         submit="pipe",

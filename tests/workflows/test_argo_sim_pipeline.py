@@ -54,7 +54,9 @@ def run_sim(
     config = tmp_path / "config.yaml"
     config.write_text("source: {uri: x}\n")
 
-    def make(steps: ScriptedSteps | None = None, **parameters: str) -> tuple[ArgoSim, ScriptedSteps]:
+    def make(
+        steps: ScriptedSteps | None = None, **parameters: str
+    ) -> tuple[ArgoSim, ScriptedSteps]:
         steps = steps or ScriptedSteps()
         sim = ArgoSim(
             manifests,

@@ -69,7 +69,7 @@ def test_argo_command_exits_78_when_argo_server_is_unset(
 
 
 def test_submit_passes_dates_and_namespace_when_given(capsys: pytest.CaptureFixture[str]) -> None:
-    fake, seen = FakeArgo(), []
+    fake, seen = FakeArgo(), list[str]()
     argv = ["argo", "submit", "--first-date", "2017-07-03", "--last-date", "2017-07-07"]
     code = main([*argv, "--namespace", "etl"], api_factory=_fake_factory(fake, seen))
     assert code == 0

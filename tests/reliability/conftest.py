@@ -1,0 +1,5 @@
+"""Reliability tests use the end-to-end places (local directories, SeaweedFS)."""
+
+from tests.e2e.conftest import local_place, place
+
+__all__ = ["local_place", "place"]

@@ -1,0 +1,170 @@
+"""`xetra-etl workflows render ...` and `xetra-etl argo apply|submit|backfill|retry ...`.
+
+A thin layer: parse arguments, call `workflows.render` or `workflows.operations`, turn errors into
+a message on stderr and an exit code (0 ok, 2 usage, 75 transient server trouble, 78 missing
+ARGO_SERVER, 1 any other refusal by the server). Results go to stdout, one line each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from common.naming import DEFAULT_REGISTRY, version
+from workflows.backfill import month_windows
+from workflows.operations import (
+    ArgoApi,
+    ArgoConfigError,
+    ArgoOperations,
+    backfill_requests,
+    environment,
+    service_from_env,
+    submit_request,
+)
+from workflows.render import documents, write_manifests
+from workflows.settings import DEFAULT_NAMESPACE, RenderSettings
+
+ApiFactory = Callable[[str], ArgoApi]
+
+# The command groups steps/cli.py forwards here; accepted as a first word and ignored.
+GROUP_WORDS = ("workflows", "argo")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _add_render_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--registry", default=DEFAULT_REGISTRY, help="image registry prefix")
+    parser.add_argument("--tag", default=None, help="image tag (default: package version)")
+
+
+def _add_namespace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--namespace", default=DEFAULT_NAMESPACE, help=f"namespace (default {DEFAULT_NAMESPACE})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xetra-etl argo",
+        description="Render the Argo manifests and run the pipeline on an Argo server "
+        "(server from ARGO_SERVER, token from ARGO_TOKEN).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = sub.add_parser("render", help="write every manifest as YAML, one file per document")
+    render.add_argument("--out", type=Path, required=True, help="directory to write into")
+    _add_render_options(render)
+    _add_namespace(render)
+
+    apply = sub.add_parser("apply", help="create or update the templates and the cron workflow")
+    _add_render_options(apply)
+    _add_namespace(apply)
+
+    submit = sub.add_parser("submit", help="start one run of the pipeline template")
+    submit.add_argument("--first-date", type=_iso_date, help="first date (default: config)")
+    submit.add_argument("--last-date", type=_iso_date, help="last date (default: today)")
+    submit.add_argument("--chunk-size", type=_positive_int, default=None, help="dates per item")
+    _add_namespace(submit)
+
+    backfill = sub.add_parser("backfill", help="submit one run per calendar month of a range")
+    backfill.add_argument("--from", dest="first", type=_iso_date, required=True, help="first date")
+    backfill.add_argument("--to", dest="last", type=_iso_date, required=True, help="last date")
+    backfill.add_argument("--chunk-size", type=_positive_int, default=None, help="dates per item")
+    _add_namespace(backfill)
+
+    retry = sub.add_parser("retry", help="rerun the failed dates of a workflow, then merge")
+    retry.add_argument("name", help="workflow name")
+    _add_namespace(retry)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> RenderSettings:
+    return RenderSettings(
+        registry=args.registry, tag=args.tag or version(), namespace=args.namespace
+    )
+
+
+def _default_api_factory(namespace: str) -> ArgoApi:
+    return service_from_env(environment(), namespace)
+
+
+def _run_operation(args: argparse.Namespace, api_factory: ApiFactory) -> list[str]:
+    ops = ArgoOperations(api=api_factory(args.namespace), namespace=args.namespace)
+    if args.command == "apply":
+        return ops.apply(documents(_settings(args)))
+    if args.command == "submit":
+        req = submit_request(
+            args.namespace,
+            first_date=args.first_date or "",
+            last_date=args.last_date or "",
+            chunk_size=args.chunk_size,
+        )
+        return [f"submitted {name}" for name in ops.submit([req])]
+    if args.command == "backfill":
+        windows = month_windows(date.fromisoformat(args.first), date.fromisoformat(args.last))
+        reqs = backfill_requests(args.namespace, windows, chunk_size=args.chunk_size)
+        return [f"submitted {name}" for name in ops.submit(reqs)]
+    if args.command == "retry":
+        return [f"retried {ops.retry(args.name)}"]
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _exit_code_for(exc: Exception) -> int:
+    from hera.exceptions import HeraException
+    from requests import ConnectionError, Timeout
+
+    if isinstance(exc, ConnectionError | Timeout):
+        return os.EX_TEMPFAIL
+    if isinstance(exc, HeraException) and getattr(exc, "status_code", 0) >= 500:
+        return os.EX_TEMPFAIL
+    return 1
+
+
+def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = None) -> int:
+    """Entry point; `argv` excludes the program name (a leading `argo`/`workflows` is skipped)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in GROUP_WORDS:
+        args_list = args_list[1:]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
+        return int(exc.code or 0)
+
+    if args.command == "render":
+        for path in write_manifests(args.out, _settings(args)):
+            print(path)
+        return 0
+    try:
+        for line in _run_operation(args, api_factory or _default_api_factory):
+            print(line)
+    except ArgoConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return os.EX_CONFIG
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return os.EX_USAGE
+    except Exception as exc:
+        print(f"error: argo {args.command} failed: {exc}", file=sys.stderr)
+        return _exit_code_for(exc)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
