@@ -23,7 +23,6 @@ from common.errors import (
     LockHeldError,
     ObjectNotFoundError,
     PreconditionFailedError,
-    StorageError,
 )
 from common.layout_target import TargetLayout
 from common.storage.base import ObjectStore
@@ -42,10 +41,8 @@ class JobStore:
         return self.store.put(self.layout.record_key(record.date), record.to_json())
 
     def read(self, day: dt.date) -> DateRecord | None:
-        try:
-            return DateRecord.from_json(self.store.get(self.layout.record_key(day)).data)
-        except ObjectNotFoundError:
-            return None
+        pair = self._read_with_etag(day)
+        return pair[0] if pair else None
 
     def load(self) -> Records:
         """Every date's record with its ETag, reading only records the meta file does not match."""
@@ -84,17 +81,22 @@ class JobStore:
         )
 
     def _read_with_etag(self, day: dt.date) -> tuple[DateRecord, str] | None:
+        key = self.layout.record_key(day)
         try:
-            blob = self.store.get(self.layout.record_key(day))
+            blob = self.store.get(key)
         except ObjectNotFoundError:
             return None
         try:
             return DateRecord.from_json(blob.data), blob.etag
-        except (ValueError, KeyError) as exc:
-            raise StorageError(
-                f"job-control record {self.store.location(self.layout.record_key(day))} is "
-                f"corrupt ({exc}); delete it to have the date processed again"
-            ) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            # Unknown state is treated as no state: the date is processed again, which is safe
+            # (idempotent) and rewrites the record.
+            log.warning(
+                "job-control record %s is corrupt (%s); the date will be processed again",
+                self.store.location(key),
+                exc,
+            )
+            return None
 
     def _read_meta(self) -> tuple[Records, str | None, bytes]:
         try:

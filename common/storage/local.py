@@ -88,8 +88,11 @@ class LocalStore:
     ) -> str:
         path = self._path(key)
         scratch = self.root / self.scratch
-        scratch.mkdir(parents=True, exist_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            scratch.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot write {self.location(key)}: {exc}") from exc
         with self._lock(conditional=if_match is not None or if_none_match):
             if if_none_match and path.exists():
                 raise PreconditionFailedError(f"{self.location(key)} already exists")

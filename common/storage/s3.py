@@ -53,17 +53,18 @@ def make_client(
     endpoint_url: str | None = None,
     *,
     max_attempts: int | None = None,
-    connect_timeout: float = 5.0,
-    read_timeout: float = 30.0,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
     max_pool_connections: int = 16,
 ) -> S3Client:
     # botocore's own retries: "standard" mode retries throttling, 5xx and connection errors with
-    # exponential backoff. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS tune them per deployment.
+    # exponential backoff. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS tune them per deployment, and
+    # XETRA_S3_CONNECT_TIMEOUT / XETRA_S3_READ_TIMEOUT the socket timeouts (seconds).
     attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
     config = Config(
         retries={"mode": _retry_mode(), "max_attempts": attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
+        connect_timeout=connect_timeout or float(os.environ.get("XETRA_S3_CONNECT_TIMEOUT", "5")),
+        read_timeout=read_timeout or float(os.environ.get("XETRA_S3_READ_TIMEOUT", "30")),
         max_pool_connections=max_pool_connections,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
@@ -90,7 +91,7 @@ class S3Store:
         strip = len(root)
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix}
         if start_after:
-            kwargs["StartAfter"] = self._key(start_after)
+            kwargs["StartAfter"] = root + start_after  # a plain string, trailing "/" kept
         paginator = self.client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(**kwargs):
@@ -122,7 +123,11 @@ class S3Store:
         try:
             return str(self.client.put_object(**kwargs)["ETag"])
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"writing {self.location(key)}") from exc
+            error = _translate(exc, f"writing {self.location(key)}")
+            if if_match is not None and isinstance(error, ObjectNotFoundError):
+                # AWS and moto answer If-Match on a missing key with 404, SeaweedFS with 412.
+                error = PreconditionFailedError(f"{self.location(key)} does not exist")
+            raise error from exc
 
     def delete(self, key: str) -> None:
         try:

@@ -80,11 +80,6 @@ def test_local_store_lists_no_scratch_files_when_scratch_is_under_a_prefix(
     assert [info.key for info in store.list("staging/.")] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="LocalStore.put lets NotADirectoryError escape instead of raising StorageError",
-)
 def test_local_store_raises_storage_error_when_key_needs_a_file_as_directory(
     local: LocalStore,
 ) -> None:

@@ -39,8 +39,16 @@ CRASH_POINTS = [
 
 def run(place: Place, config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [console_script("xetra-etl"), "run", "--config", str(config), "--last-date",
-         LAST.isoformat(), "--workers", "2"],
+        [
+            console_script("xetra-etl"),
+            "run",
+            "--config",
+            str(config),
+            "--last-date",
+            LAST.isoformat(),
+            "--workers",
+            "2",
+        ],
         env={**os.environ, **place.env, "XETRA_LOG_FORMAT": "json", **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
