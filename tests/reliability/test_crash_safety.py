@@ -77,8 +77,8 @@ def assert_consistent(place: Place) -> None:
 
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
-    from tests.e2e.conftest import write_demo
     from common.storage.local import LocalStore
+    from tests.e2e.conftest import write_demo
 
     tmp = tmp_path_factory.mktemp("undisturbed")
     place = Place("local", str(tmp / "source"), str(tmp / "target"), {}, tmp)
