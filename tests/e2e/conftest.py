@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,28 +128,37 @@ def write_demo(store: ObjectStore) -> None:
     )
 
 
-@pytest.fixture(params=["local", "seaweedfs"])
-def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
-    if request.param == "local":
+def make_place(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    if kind == "local":
         found = Place("local", str(tmp_path / "source"), str(tmp_path / "target"), {}, tmp_path)
         write_demo(LocalStore(found.source_uri, durable=False))
-    else:
-        server = request.getfixturevalue("seaweedfs")
-        bucket = server.make_bucket()
-        found = Place(
-            "seaweedfs",
-            f"s3://{bucket}/xetra-pds",
-            f"s3://{bucket}/out",
-            server.env(),
-            tmp_path,
-            endpoint_url=server.endpoint_url,
-        )
-        write_demo(found.source)
-    yield found
+        return found
+    server = request.getfixturevalue("seaweedfs")
+    bucket = server.make_bucket()
+    found = Place(
+        "seaweedfs",
+        f"s3://{bucket}/xetra-pds",
+        f"s3://{bucket}/out",
+        server.env(),
+        tmp_path,
+        endpoint_url=server.endpoint_url,
+    )
+    write_demo(found.source)
+    return found
+
+
+@pytest.fixture(params=["local", "seaweedfs"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """A source with demo data and an empty target, on each backend in turn."""
+    return make_place(request.param, request, tmp_path)
 
 
 @pytest.fixture
-def local_place(tmp_path: Path) -> Place:
-    found = Place("local", str(tmp_path / "source"), str(tmp_path / "target"), {}, tmp_path)
-    write_demo(LocalStore(found.source_uri, durable=False))
-    return found
+def s3_place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """The same on SeaweedFS only."""
+    return make_place("seaweedfs", request, tmp_path)
+
+
+@pytest.fixture
+def local_place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    return make_place("local", request, tmp_path)

@@ -39,7 +39,9 @@ def test_run_writes_the_report_the_reference_computes(place: Place) -> None:
     # 2021-03-06 is a Saturday with reference rows only: a date, but no partition.
     assert not any(r["date"] == dt.date(2021, 3, 6) for r in rows)
     keys = {info.key for info in place.target.list("")}
-    outside = [k for k in keys if not k.startswith(("reports/daily/", "meta/", "staging/", "runs/"))]
+    outside = [
+        k for k in keys if not k.startswith(("reports/daily/", "meta/", "staging/", "runs/"))
+    ]
     assert outside == []  # nothing is written outside the configured target prefixes
     assert "meta/meta.csv" in keys
     assert f"runs/{report['run_id']}/report.json" in keys

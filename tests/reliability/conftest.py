@@ -1,5 +1,3 @@
-"""Reliability tests use the end-to-end places (local directories, SeaweedFS)."""
+from tests.e2e.conftest import local_place, place, s3_place
 
-from tests.e2e.conftest import local_place, place
-
-__all__ = ["local_place", "place"]
+__all__ = ["local_place", "place", "s3_place"]
