@@ -28,7 +28,7 @@ CRASH_POINTS = [
     "extract:read",
     "extract:read@4",
     "store:half-written@3",  # while writing staged aggregates
-    "store:half-written@10",  # while writing a staged report, partition or record
+    "store:half-written@20",  # while writing a staged report, partition or record
     "load:partition-written",  # between writing a partition and recording it
     "load:partition-written@3",
     "load:record-written@2",
