@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from common.naming import DEFAULT_REGISTRY, PROJECT, version
 
-DEFAULT_NAMESPACE = "argo"
+DEFAULT_NAMESPACE = "xetra"
 
 LIBRARY_TEMPLATE = f"{PROJECT}-steps"
 PIPELINE_TEMPLATE = PROJECT
