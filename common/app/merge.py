@@ -113,6 +113,10 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
         extra=extra or {},
     )
     pipeline.target.put(pipeline.layout.run_report_key(pipeline.run_id), report.to_json())
+    if report.failed == 0:
+        # Nothing left to retry: the run's staging area goes (a failed run keeps its plan, so a
+        # retry can merge again under the same run id).
+        pipeline.target.delete(pipeline.layout.plan_key(pipeline.run_id))
     log.info(
         "run %s: %d dates done, %d failed, %d up to date, %d rows; report at %s",
         pipeline.run_id,

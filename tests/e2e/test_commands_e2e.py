@@ -63,8 +63,8 @@ def test_step_commands_one_by_one_give_the_report_of_run(place: Place) -> None:
     assert merge.returncode == 0, merge.stderr
     assert json.loads((out / "merge.json").read_text())["failed"] == 0
     assert place.report_rows() == place.expected_rows()
-    staged = [i.key for i in place.target.list(f"staging/runs/{run_id}/report/")]
-    assert staged == []  # merge removed the run's staged reports
+    staged = [i.key for i in place.target.list(f"staging/runs/{run_id}/")]
+    assert staged == []  # merge removed the run's staging area
 
 
 def test_every_console_script_has_help() -> None:
