@@ -93,5 +93,5 @@ images-lock: $(STAMP)
 
 ## bench: the performance benchmark (2021-scale data; xetra-etl vs DuckDB and pandas); see bench/
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet duckdb psutil
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_bench.py

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 
 def check_digit(body: str) -> int:
     """The check digit for the first 11 characters of an ISIN."""
@@ -17,6 +19,7 @@ def check_digit(body: str) -> int:
     return (10 - total % 10) % 10
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a date repeats the ISINs of the last: check each once
 def is_valid(isin: str) -> bool:
     return (
         len(isin) == 12

@@ -55,19 +55,38 @@ class LocalStore:
         start = self.root / base_dir if base_dir else self.root
         if not start.is_dir():
             return
-        found: list[ObjectInfo] = []
-        for dirpath, dirnames, filenames in os.walk(start):
-            rel_dir = os.path.relpath(dirpath, self.root)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-            if rel_dir == self.scratch:
-                dirnames.clear()
-                continue
-            for name in filenames:
-                key = f"{rel_dir}/{name}" if rel_dir else name
-                if key.startswith(prefix) and key > start_after:
-                    stat = os.stat(os.path.join(dirpath, name))
-                    found.append(ObjectInfo(key, stat.st_size, _etag(stat)))
-        yield from sorted(found)
+        yield from self._walk(start, base_dir, prefix, start_after)
+
+    def _walk(self, path: Path, rel: str, prefix: str, start_after: str) -> Iterator[ObjectInfo]:
+        """Keys under `path` in key order, lazily: a consumer that stops early stops the walk.
+
+        Visiting entries sorted by name (a directory as `name/`) yields keys in exactly the
+        order of sorting them, so no full listing is collected first; directories that hold
+        only keys at or before `start_after`, or outside `prefix`, are never entered.
+        """
+        try:
+            entries = list(os.scandir(path))
+        except FileNotFoundError:
+            return
+        named = sorted(
+            ((f"{rel}/{e.name}" if rel else e.name) + ("/" if e.is_dir() else ""), e)
+            for e in entries
+        )
+        for key, entry in named:
+            if key.endswith("/"):
+                if key.rstrip("/") == self.scratch:
+                    continue
+                if not (key.startswith(prefix) or prefix.startswith(key)):
+                    continue
+                if key <= start_after and not start_after.startswith(key):
+                    continue  # every key inside sorts before start_after
+                yield from self._walk(Path(entry.path), key.rstrip("/"), prefix, start_after)
+            elif key.startswith(prefix) and key > start_after:
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:
+                    continue
+                yield ObjectInfo(key, stat.st_size, _etag(stat))
 
     def get(self, key: str) -> Blob:
         path = self._path(key)

@@ -41,6 +41,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,8 +111,12 @@ Runner = Callable[[ContainerRun], RunOutcome]
 
 
 def host_runner(run: ContainerRun, timeout: float = 600) -> RunOutcome:
-    """Run the pod's command on this machine with only its own env (and the host PATH)."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **run.local_env()}
+    """Run the pod's command on this machine with only its own env (and the host PATH, led by
+    the directory of this interpreter, where the project's console scripts are installed)."""
+    host_path = os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")]
+    )
+    env = {"PATH": host_path, **run.local_env()}
     proc = subprocess.run(
         run.local_argv(),
         env=env,

@@ -7,6 +7,7 @@ directory): "65" fails once for good, "75,75,0" fails twice transiently and then
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ RECORD = (
 )
 
 
+PYTHON = os.path.realpath(sys.executable)
+
+
 def _container(
     name: str, code: str, args: list[str], inputs: list[str], **extra: Any
 ) -> dict[str, Any]:
@@ -52,7 +56,9 @@ def _container(
         "inputs": {"parameters": [{"name": n} for n in inputs]},
         "container": {
             "image": f"example/{name}:1",
-            "command": [sys.executable, "-c", code],
+            # The base interpreter, not the venv's: a checkout under /tmp would put the venv's
+            # python inside the pod's /tmp mount, which the double maps to the pod's directory.
+            "command": [PYTHON, "-c", code],
             "args": args,
             "env": [{"name": "MODE", "value": "{{workflow.parameters.mode}}"}],
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],

@@ -1,0 +1,569 @@
+"""The performance benchmark: `make bench` (or `python -m bench.run_bench`).
+
+Generates 2021-scale source data with the project's own generator (3,000 securities, about
+177,000 rows and 22-25 MB of CSV per trading day), then measures whole processes side by side:
+`xetra-etl run`, one hand-written DuckDB query and plain pandas, over the same files, and checks
+that all three give the same report. Prints one table of medians and ratios and writes it to
+bench-out/results.json.
+
+Whole processes: wall time from start to exit; peak RSS by polling the process tree (psutil,
+every 5 ms), per process (the largest single process) and summed over the tree.
+
+Environment: BENCH_REPS (default 3), BENCH_SKIP (comma list of: s3, noop, chunks, pandas).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench-out"
+DATA = OUT / "data"
+BIN = Path(sys.executable).parent
+PY = sys.executable
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+CHUNK_REPS = int(os.environ.get("BENCH_CHUNK_REPS", "1"))  # ~60 processes per repetition
+SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
+FIRST = dt.date(2021, 1, 4)  # a Monday
+LOOKBACK = 10
+SECURITIES = 3000
+LIQUIDITY = (0.005, 0.232)  # about 177,000 rows per trading day at 3,000 securities
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Measured:
+    wall: float
+    peak_process_mb: float
+    peak_tree_mb: float
+    processes: int
+    rc: int
+
+
+@dataclass
+class Row:
+    name: str
+    runs: list[Measured] = field(default_factory=list)
+    note: str = ""
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs)
+
+
+def measure(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Measured:
+    """Run one command; wall time and peak RSS of the largest process and of the whole tree."""
+    started = time.perf_counter()
+    popen = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    root = psutil.Process(popen.pid)
+    peak_process = peak_tree = 0
+    seen: set[int] = set()
+    while popen.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        total = 0
+        for proc in procs:
+            try:
+                rss = proc.memory_info().rss
+            except psutil.Error:
+                continue
+            seen.add(proc.pid)
+            total += rss
+            peak_process = max(peak_process, rss)
+        peak_tree = max(peak_tree, total)
+        time.sleep(0.005)
+    _, stderr = popen.communicate()
+    wall = time.perf_counter() - started
+    if popen.returncode != 0:
+        sys.stderr.write(f"command failed ({popen.returncode}): {' '.join(argv)}\n")
+        sys.stderr.write(stderr.decode(errors="replace")[-3000:])
+    return Measured(wall, peak_process / 2**20, peak_tree / 2**20, len(seen), popen.returncode)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def trading_days(n: int) -> int:
+    """Calendar days from FIRST that hold `n` weekdays (Saturdays are reference-only dates)."""
+    days, weekdays = 0, 0
+    while weekdays < n:
+        if (FIRST + dt.timedelta(days=days)).weekday() < 5:
+            weekdays += 1
+        days += 1
+    return days
+
+
+def dataset(n: int) -> tuple[Path, dt.date, dict[str, Any]]:
+    from common.demo import generate
+    from common.storage.local import LocalStore
+
+    days = trading_days(n)
+    path = DATA / f"d{n}"
+    stamp = path / ".generated.json"
+    spec = {"days": days, "securities": SECURITIES, "liquidity": LIQUIDITY, "seed": 7}
+    if not stamp.exists() or json.loads(stamp.read_text())["spec"] != spec:
+        shutil.rmtree(path, ignore_errors=True)
+        started = time.perf_counter()
+        counts = generate(
+            LocalStore(path, durable=False),
+            first_date=FIRST,
+            days=days,
+            securities_count=SECURITIES,
+            minute_files_for_last=False,
+            liquidity=LIQUIDITY,
+        )
+        took = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in path.rglob("*.csv"))
+        stamp.write_text(json.dumps({"spec": spec, "counts": counts, "bytes": size, "s": took}))
+    info = json.loads(stamp.read_text())
+    return path, FIRST + dt.timedelta(days=days - 1), info
+
+
+def write_config(path: Path, source: str, target: str, **extra: Any) -> Path:
+    lines = [
+        f"source: {{uri: '{source}'{extra.get('source_extra', '')}}}",
+        f"target: {{uri: '{target}'{extra.get('target_extra', '')}}}",
+        f"pipeline: {{first_date: {FIRST.isoformat()}, prev_close_lookback_days: {LOOKBACK}}}",
+        "logging: {level: warning, format: json}",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def etl(*args: str) -> list[str]:
+    return [str(BIN / "xetra-etl"), *args]
+
+
+# --------------------------------------------------------------------------- equality
+
+
+def check_equal(project: Path, other: Path, label: str) -> str:
+    """Compare the project's report dataset with a baseline's: exactly, or to 1e-12 relative."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    def load(path: Path) -> Any:
+        table = ds.dataset(str(path), format="parquet", partitioning="hive").to_table()
+        table = table.set_column(
+            table.schema.get_field_index("date"), "date", pc.cast(table["date"], "string")
+        )
+        return table.sort_by([("isin", "ascending"), ("date", "ascending")])
+
+    a, b = load(project), load(other)
+    if a.num_rows != b.num_rows:
+        return f"{label}: DIFFERENT row counts {a.num_rows} vs {b.num_rows}"
+    worst = 0.0
+    for name in a.column_names:
+        x, y = a[name].to_pylist(), b[name].to_pylist()
+        for u, v in zip(x, y, strict=True):
+            if u == v:
+                continue
+            if u is None or v is None or isinstance(u, str):
+                return f"{label}: DIFFERENT in {name}: {u!r} vs {v!r}"
+            worst = max(worst, abs(u - v) / max(abs(u), abs(v)))
+    if worst > 1e-12:
+        return f"{label}: DIFFERENT (max relative difference {worst:.2e})"
+    return f"{label}: equal ({a.num_rows} rows" + (", exact)" if worst == 0 else f", {worst:.1e})")
+
+
+# --------------------------------------------------------------------------- suites
+
+
+def local_throughput(n: int, rows: dict[str, Row], checks: list[str], *, equal: bool) -> None:
+    source, last, _ = dataset(n)
+    work = OUT / "work" / f"local{n}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    config = write_config(work / "config.yaml", str(source), str(work / "target"))
+    names = {
+        "etl": f"xetra-etl run, local, {n} days",
+        "duckdb": f"DuckDB query, local, {n} days",
+        "pandas": f"pandas, local, {n} days",
+    }
+    for name in names.values():
+        rows.setdefault(name, Row(name))
+    for _ in range(REPS):  # interleaved, so a busy moment hits every contender alike
+        shutil.rmtree(work / "target", ignore_errors=True)
+        argv = etl("run", "--config", str(config), "--last-date", last.isoformat())
+        rows[names["etl"]].runs.append(measure(argv))
+        shutil.rmtree(work / "duckdb", ignore_errors=True)
+        argv = [PY, str(ROOT / "bench/duckdb_baseline.py"), str(source), str(work / "duckdb")]
+        rows[names["duckdb"]].runs.append(measure([*argv, str(LOOKBACK)]))
+        if "pandas" not in SKIP:
+            shutil.rmtree(work / "pandas", ignore_errors=True)
+            argv = [PY, str(ROOT / "bench/pandas_baseline.py"), str(source), str(work / "pandas")]
+            rows[names["pandas"]].runs.append(measure([*argv, str(LOOKBACK)]))
+    if "pandas" in SKIP:
+        del rows[names["pandas"]]
+    if equal:
+        report = work / "target" / "reports" / "daily"
+        checks.append(check_equal(report, work / "duckdb", f"{n} days vs DuckDB"))
+        if "pandas" not in SKIP:
+            checks.append(check_equal(report, work / "pandas", f"{n} days vs pandas"))
+
+
+def chunk_shape(rows: dict[str, Row], notes: list[str]) -> None:
+    """Argo's shape: discover, then per work item extract, transform, load processes; merge.
+
+    Two items at a time (a parallelism of 2, like the run's workers). chunk 1 vs chunk 5 vs 10.
+    """
+    source, last, _ = dataset(20)
+    for chunk in (1, 5, 10):
+        name = f"step processes, 20 days, --chunk-size {chunk}"
+        rows[name] = Row(name)
+        for rep in range(CHUNK_REPS):
+            work = OUT / "work" / f"chunk{chunk}"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            config = str(write_config(work / "config.yaml", str(source), str(work / "target")))
+            run_id = f"bench-chunk{chunk}-{rep}"
+            common = ["--config", config, "--run-id", run_id]
+            started = time.perf_counter()
+            steps: list[Measured] = []
+            plan = work / "dates.json"
+            steps.append(
+                measure(
+                    [
+                        *etl("discover", *common, "--dates-out", str(plan)),
+                        *("--last-date", str(last), "--chunk-size", str(chunk)),
+                    ]
+                )
+            )
+            items = json.loads(plan.read_text())
+
+            def item(dates: Any, common: list[str] = common) -> list[Measured]:
+                text = dates if isinstance(dates, str) else json.dumps(dates)
+                return [
+                    measure(etl(step, *common, "--dates", text))
+                    for step in ("extract", "transform", "load")
+                ]
+
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                for result in pool.map(item, items):
+                    steps.extend(result)
+            steps.append(measure(etl("merge", *common)))
+            wall = time.perf_counter() - started
+            rows[name].runs.append(
+                Measured(
+                    wall,
+                    max(s.peak_process_mb for s in steps),
+                    max(s.peak_tree_mb for s in steps) * 2,  # two items at once
+                    len(steps),
+                    max(s.rc for s in steps),
+                )
+            )
+        rows[name].note = f"{len(items)} items, {rows[name].runs[-1].processes} processes"
+    notes.append("step processes: peak tree = 2 x the largest step (two items run at once)")
+
+
+def s3_suite(rows: dict[str, Row], checks: list[str], noop: dict[str, Any]) -> None:
+    from tests.s3servers import running_seaweedfs
+
+    source, last, _ = dataset(20)
+    work = OUT / "work" / "s3"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with running_seaweedfs(work / "weed") as server:
+        env = server.env()
+        client = server.client()
+        src_bucket, tgt_bucket = server.make_bucket("bsrc"), server.make_bucket("btgt")
+        files = sorted(p for p in source.rglob("*.csv"))
+
+        def upload(path: Path) -> None:
+            key = str(path.relative_to(source))
+            client.put_object(Bucket=src_bucket, Key=key, Body=path.read_bytes())
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(upload, files))
+        config = write_config(work / "config.yaml", f"s3://{src_bucket}", f"s3://{tgt_bucket}/out")
+        name = "xetra-etl run, SeaweedFS, 20 days"
+        rows[name] = Row(name, note="source and target on S3; ratio vs DuckDB on local files")
+        for rep in range(REPS):
+            prefix = f"out{rep}"
+            config = write_config(
+                work / "config.yaml", f"s3://{src_bucket}", f"s3://{tgt_bucket}/{prefix}"
+            )
+            argv = etl("run", "--config", str(config), "--last-date", last.isoformat())
+            rows[name].runs.append(measure(argv, env=env))
+        # The report read back from S3 equals DuckDB's over the local files.
+        local = work / "report"
+        for key in server.keys(tgt_bucket, f"{prefix}/reports/daily/"):
+            dest = local / key.split("reports/daily/")[1]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(client.get_object(Bucket=tgt_bucket, Key=key)["Body"].read())
+        duck = OUT / "work" / "local20" / "duckdb"
+        if duck.exists():
+            checks.append(check_equal(local, duck, "20 days on SeaweedFS vs DuckDB"))
+        if "noop" not in SKIP:
+            noop.update(noop_suite(server, client, work))
+        client.close()
+
+
+def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
+    """1,000 processed dates on S3, nothing changed: a real `xetra-etl run` lists and reads
+    job control only. Seeded cheaply: small synthetic dates, a real run of the first five, then
+    the other records written through the project's JobStore with the same fingerprints."""
+    from common.app.context import Pipeline
+    from common.catalog import list_source_dates
+    from common.config import load_config
+    from common.demo import generate
+    from common.domain.dates import lookback_start
+    from common.domain.jobcontrol import DateRecord, State
+    from common.storage.local import LocalStore
+    from common.storage.s3 import S3Store
+
+    small = work / "small"
+    first = dt.date(2018, 1, 1)
+    counts = generate(
+        LocalStore(small, durable=False),
+        first_date=first,
+        days=1170,  # Sundays have no folder: about 1,000 dates
+        securities_count=2,
+        minute_files_for_last=False,
+    )
+    src, tgt = server.make_bucket("nsrc"), server.make_bucket("ntgt")
+    # One object per date is enough for job control: keep the 08:00 file of every date.
+    files = sorted(small.rglob("*_BINS_XETR08.csv"))
+
+    def upload(path: Path) -> None:
+        client.put_object(Bucket=src, Key=str(path.relative_to(small)), Body=path.read_bytes())
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(upload, files))
+    last = max(dt.date.fromisoformat(p.parent.name) for p in files)
+    config_path = work / "noop.yaml"
+    config_path.write_text(
+        f"source: {{uri: 's3://{src}'}}\ntarget: {{uri: 's3://{tgt}'}}\n"
+        f"pipeline: {{first_date: {first}}}\nlogging: {{level: warning, format: json}}\n"
+    )
+    env = server.env()
+    seed_last = first + dt.timedelta(days=6)
+    subprocess.run(
+        etl("run", "--config", str(config_path), "--last-date", str(seed_last)),
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    os.environ.update(env)
+    config = load_config(str(config_path))
+    from common.storage.s3 import make_client
+
+    s3 = make_client(server.endpoint_url)
+    pipeline = Pipeline(config, S3Store(src, "", s3), S3Store(tgt, "", s3), "bench-seed")
+    lookback = config.pipeline.prev_close_lookback_days
+    found = list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    fingerprints = {d: s.fingerprint for d, s in found.items()}
+    done = {d for d, _ in pipeline.jobs.load().items()}
+    records = [
+        DateRecord(
+            date=d,
+            state=State.DONE,
+            fingerprint=fingerprints[d],
+            inputs_fingerprint=pipeline.inputs_digest(d, fingerprints),
+            row_count=2,
+            run_id="bench-seed",
+            processed_at="2021-01-01T00:00:00+00:00",
+        )
+        for d in sorted(found)
+        if d >= first and d not in done
+    ]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(pipeline.jobs.write, records))
+    pipeline.jobs.rebuild_meta()
+    dates = len(found)
+    # Count requests inside the measured process with a botocore event hook.
+    counter = [PY, str(ROOT / "bench/count_requests.py")]
+    argv = [*counter, "run", "--config", str(config_path), "--last-date", str(last), "--json"]
+    runs, counted = [], {}
+    for _ in range(REPS):
+        out = work / "requests.json"
+        runs.append(measure([*argv], env={**env, "BENCH_REQUESTS_OUT": str(out)}))
+        counted = json.loads(out.read_text())
+    return {
+        "dates": dates,
+        "source_objects": len(files),
+        "generated": counts,
+        "wall_median_s": statistics.median(r.wall for r in runs),
+        "peak_process_mb": statistics.median(r.peak_process_mb for r in runs),
+        "requests": counted,
+        "source_gets": counted.get("by_bucket", {}).get(f"GetObject {src}", 0),
+        "runs": [asdict(r) for r in runs],
+    }
+
+
+def image_sizes() -> list[dict[str, Any]]:
+    """Each step image's size over its base, beside the budget of the images issue."""
+    budget_mb = {"discover": 40, "merge": 40}  # control steps; data steps get 300 MB
+    if shutil.which("buildah") is None:
+        return []
+    try:
+        out = subprocess.run(
+            ["buildah", "images", "--json"], check=False, capture_output=True, text=True, timeout=60
+        )
+        images = json.loads(out.stdout or "[]")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return []
+    names = [name for image in images for name in image.get("names") or [] if "xetra" in name]
+    sizes: dict[str, int] = {}
+    for name in names:
+        inspect = subprocess.run(
+            ["podman", "image", "inspect", "--format", "{{.Size}}", name],
+            check=False, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        if inspect.returncode == 0 and inspect.stdout.strip().isdigit():
+            sizes[name] = int(inspect.stdout.strip())
+    base = next((size for name, size in sizes.items() if "xetra-base" in name), 0)
+    result = []
+    for name, size in sorted(sizes.items()):
+        if "xetra-etl/" not in name:
+            continue
+        step = name.rsplit("/", 1)[-1].split(":")[0]
+        over = round((size - base) / 2**20, 1)
+        limit = budget_mb.get(step, 300)
+        result.append(
+            {
+                "image": name,
+                "size_mb": round(size / 2**20, 1),
+                "over_base_mb": over,
+                "budget": f"<= {limit} MB over base",
+                "within_budget": over <= limit,
+            }
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def table(rows: dict[str, Row], anchor: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    result = []
+    for name, row in rows.items():
+        base = anchor(name)
+        ratio = row.median("wall") / rows[base].median("wall") if base in rows else None
+        result.append(
+            {
+                "measurement": name,
+                "wall_s": round(row.median("wall"), 3),
+                "vs_duckdb": round(ratio, 2) if ratio is not None else None,
+                "peak_process_mb": round(row.median("peak_process_mb"), 1),
+                "peak_tree_mb": round(row.median("peak_tree_mb"), 1),
+                "processes": row.runs[-1].processes,
+                "reps": len(row.runs),
+                "failed": sum(1 for r in row.runs if r.rc),
+                "note": row.note,
+            }
+        )
+    return result
+
+
+def anchor_of(name: str) -> str | None:
+    if name.startswith("DuckDB"):
+        return None
+    days = "5 days" if "5 days" in name else "20 days"
+    return f"DuckDB query, local, {days}"
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        f"machine: {results['machine']}",
+        "",
+        "| measurement | wall s (median) | vs DuckDB | peak RSS / process MB | peak RSS tree MB "
+        "| processes | note |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results["table"]:
+        ratio = f"{r['vs_duckdb']:.2f}x" if r["vs_duckdb"] is not None else "1 (anchor)"
+        fail = f" ({r['failed']} FAILED)" if r["failed"] else ""
+        lines.append(
+            f"| {r['measurement']}{fail} | {r['wall_s']:.2f} | {ratio} | "
+            f"{r['peak_process_mb']:.0f} | {r['peak_tree_mb']:.0f} | {r['processes']} "
+            f"| {r['note']} |"
+        )
+    noop = results.get("noop")
+    if noop:
+        operations = ", ".join(f"{k}: {v}" for k, v in noop["requests"]["by_operation"].items())
+        lines += [
+            "",
+            f"no-op run, SeaweedFS, {noop['dates']} processed dates: "
+            f"{noop['wall_median_s']:.2f} s wall, {noop['requests'].get('total', '?')} S3 "
+            f"requests ({operations}), "
+            f"source objects fetched: {noop['source_gets']}",
+        ]
+    lines += ["", "equality checks:"] + [f"  {c}" for c in results["checks"]]
+    lines += ["", "data: " + "; ".join(results["data"])]
+    images = results["images"]
+    lines += ["", "images:"]
+    if images:
+        lines += [
+            f"  {i['image']}: {i['size_mb']} MB, {i['over_base_mb']} MB over base"
+            f" (budget {i['budget']}: {'met' if i['within_budget'] else 'NOT met'})"
+            for i in images
+        ]
+    else:
+        lines.append("  not built")
+    lines += [f"note: {n}" for n in results["notes"]]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    rows: dict[str, Row] = {}
+    checks: list[str] = []
+    notes: list[str] = []
+    data = []
+    for n in (5, 20):
+        _, _, info = dataset(n)
+        c = info["counts"]
+        data.append(
+            f"{n} trading days: {c['dates']} dates, {c['rows']:,} rows, "
+            f"{info['bytes'] / 2**20:.0f} MB CSV, generated in {info['s']:.1f} s"
+        )
+    local_throughput(20, rows, checks, equal=True)
+    local_throughput(5, rows, checks, equal=False)
+    noop: dict[str, Any] = {}
+    if "s3" not in SKIP:
+        s3_suite(rows, checks, noop)
+    if "chunks" not in SKIP:
+        chunk_shape(rows, notes)
+    results = {
+        "machine": f"{os.cpu_count()} cores, python {sys.version.split()[0]}, "
+        f"load average before {os.getloadavg()[0]:.1f}",
+        "reps": REPS,
+        "table": table(rows, anchor_of),
+        "noop": noop,
+        "checks": checks,
+        "data": data,
+        "images": image_sizes(),
+        "notes": notes,
+        "raw": {name: [asdict(r) for r in row.runs] for name, row in rows.items()},
+    }
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    text = render(results)
+    (OUT / "results.md").write_text(text + "\n")
+    print(text)
+    return 1 if any("DIFFERENT" in c for c in checks) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
