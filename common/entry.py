@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from common import logs
-from common.app.context import Pipeline, new_run_id
+from common.app.context import Pipeline, for_each_date, new_run_id
 from common.config import Config, load_config
 from common.domain.dates import parse_date, parse_work_item
 from common.errors import ConfigError, ExitCode, XetraEtlError
@@ -138,3 +138,30 @@ def run_step(
 
 def main_for(step_main: Callable[[Sequence[str] | None], int]) -> None:
     sys.exit(step_main(None))
+
+
+def date_step_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The arguments every per-date step takes: config, one work item, run id, output file."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_config_arg(parser)
+    add_dates_arg(parser)
+    add_run_id_arg(parser, required=True)
+    add_out_arg(parser)
+    return parser
+
+
+def run_date_step(
+    step: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    work: Callable[[Pipeline, dt.date], Any],
+) -> int:
+    """Run `work` for every date of the work item; its results (dataclasses) go to `--out`."""
+
+    def action(args: argparse.Namespace, config: Config) -> int:
+        pipeline = build_pipeline(config, args.run_id)
+        results = for_each_date(pipeline, dates_of(args), lambda day: work(pipeline, day))
+        write_output(args.out, {day.isoformat(): vars(r) for day, r in results.items()})
+        return 0
+
+    return run_step(step, parser, argv, action)

@@ -5,47 +5,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from common.app.context import for_each_date
 from common.app.extract import extract
-from common.config import Config
-from common.entry import (
-    add_config_arg,
-    add_dates_arg,
-    add_out_arg,
-    add_run_id_arg,
-    build_pipeline,
-    dates_of,
-    run_step,
-    write_output,
-)
+from common.entry import date_step_parser, run_date_step
 
 STEP = "extract"
+DESCRIPTION = (
+    "Read a work item's source objects and stage each date's daily aggregates "
+    "(reused while the source is unchanged)."
+)
 
 
 def build_parser(prog: str = "xetra-extract") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=(
-            "Read a work item's source objects and stage each date's daily aggregates "
-            "(reused while the source is unchanged)."
-        ),
-    )
-    add_config_arg(parser)
-    add_dates_arg(parser)
-    add_run_id_arg(parser, required=True)
-    add_out_arg(parser)
-    return parser
-
-
-def _run(args: argparse.Namespace, config: Config) -> int:
-    pipeline = build_pipeline(config, args.run_id)
-    results = for_each_date(pipeline, dates_of(args), lambda day: extract(pipeline, day))
-    write_output(args.out, {day.isoformat(): vars(result) for day, result in results.items()})
-    return 0
+    return date_step_parser(prog, DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_step(STEP, build_parser(), argv, _run)
+    return run_date_step(STEP, build_parser(), argv, extract)
 
 
 if __name__ == "__main__":
