@@ -116,7 +116,9 @@ def host_runner(run: ContainerRun, timeout: float = 600) -> RunOutcome:
     host_path = os.pathsep.join(
         [os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")]
     )
-    env = {"PATH": host_path, **run.local_env()}
+    # PATH is the host's: the pod's view of it means nothing here (and a host PATH entry under
+    # /tmp must not be mistaken for a path inside the pod's /tmp mount).
+    env = {**run.local_env(), "PATH": host_path}
     proc = subprocess.run(
         run.local_argv(),
         env=env,

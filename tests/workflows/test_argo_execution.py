@@ -9,8 +9,6 @@ directory per pod. A wrapping runner injects pod failures to check the Argo-leve
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,8 +69,7 @@ def make_sim(
     runner: Callable[[ContainerRun], RunOutcome] = host_runner,
     **parameters: str,
 ) -> ArgoSim:
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**place.env, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = dict(place.env)  # the host runner puts this interpreter's directory first on PATH
     return ArgoSim(
         manifests,
         submit="xetra-etl",
