@@ -61,7 +61,13 @@ def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
         )
     )
     crash_point("load:record-written")
-    log.info("loaded %s: %d rows into %s", day, rows.num_rows, pipeline.target.location(partition))
+    if rows.num_rows:
+        log.info(
+            "loaded %s: %d rows into %s", day, rows.num_rows, pipeline.target.location(partition)
+        )
+    else:
+        log.info("loaded %s: no trades, so no partition", day)
+
     return LoadResult(day, rows.num_rows)
 
 
