@@ -22,7 +22,7 @@ from common.naming import (
     image_ref,
 )
 from tests.argo_sim import FAILED, SUCCEEDED, ArgoSim
-from tests.e2e.conftest import LAST, Place, write_demo
+from tests.e2e.conftest import LAST, Place, make_place
 from tests.images.buildah import (
     StepContainers,
     checked,
@@ -33,7 +33,6 @@ from tests.images.buildah import (
     run,
 )
 from tests.images.conftest import BuiltImages
-from tests.s3servers import S3Server
 from workflows.render import rendered_files
 from workflows.settings import RUN_AS_USER, RenderSettings
 
@@ -115,18 +114,9 @@ def test_image_holds_only_its_steps_dependencies_when_built(
 
 
 @pytest.fixture
-def place(seaweedfs: S3Server, tmp_path: Path) -> Place:
-    bucket = seaweedfs.make_bucket()
-    found = Place(
-        "seaweedfs",
-        f"s3://{bucket}/xetra-pds",
-        f"s3://{bucket}/images-out",
-        seaweedfs.env(),
-        tmp_path,
-        endpoint_url=seaweedfs.endpoint_url,
-    )
-    write_demo(found.source)
-    return found
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """Demo source data and an empty target on SeaweedFS."""
+    return make_place("seaweedfs", request, tmp_path)
 
 
 @pytest.fixture

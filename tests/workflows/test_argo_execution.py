@@ -25,8 +25,7 @@ from tests.argo_sim import (
     RunOutcome,
     host_runner,
 )
-from tests.e2e.conftest import LAST, Place, write_demo
-from tests.s3servers import S3Server
+from tests.e2e.conftest import LAST, Place, make_place
 
 pytestmark = pytest.mark.e2e
 
@@ -36,18 +35,9 @@ SOURCE_DATES = ["2021-03-03", "2021-03-04", "2021-03-05", "2021-03-06", "2021-03
 
 
 @pytest.fixture
-def place(seaweedfs: S3Server, tmp_path: Path) -> Place:
-    bucket = seaweedfs.make_bucket()
-    found = Place(
-        "seaweedfs",
-        f"s3://{bucket}/xetra-pds",
-        f"s3://{bucket}/out",
-        seaweedfs.env(),
-        tmp_path,
-        endpoint_url=seaweedfs.endpoint_url,
-    )
-    write_demo(found.source)
-    return found
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """Demo source data and an empty target on SeaweedFS."""
+    return make_place("seaweedfs", request, tmp_path)
 
 
 def failing_once(node_suffix: str, code: int) -> Callable[[ContainerRun], RunOutcome]:
