@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,21 +50,10 @@ def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date
             line=1,
             column=missing[0],
         )
-    by_header = {header_name: canonical for canonical, header_name in columns.items()}
     try:
-        table = pv.read_csv(
-            io.BytesIO(data),
-            read_options=pv.ReadOptions(use_threads=False, block_size=1 << 26),
-            convert_options=pv.ConvertOptions(
-                include_columns=list(columns.values()),
-                column_types={columns[c]: t for c, t in _TYPES.items()},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = _parse(io.BytesIO(data), columns, block_size=1 << 26)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise diagnose(data, key=key, columns=columns, fallback=str(exc)) from exc
-    table = table.rename_columns([by_header[name] for name in table.column_names])
     problem = _first_invalid_row(table, day)
     if problem is not None:
         row, canonical, message = problem
@@ -71,6 +61,25 @@ def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date
             message, key=key, line=line_of_row(data, row), column=columns[canonical]
         )
     return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
+
+
+def _parse(source: Any, columns: Mapping[str, str], *, block_size: int) -> pa.Table:
+    """One `read_csv` of only the mapped columns, typed, renamed to canonical names.
+
+    Raises pyarrow's errors; callers decide between diagnosing and falling back.
+    """
+    by_header = {header_name: canonical for canonical, header_name in columns.items()}
+    table = pv.read_csv(
+        source,
+        read_options=pv.ReadOptions(use_threads=False, block_size=block_size),
+        convert_options=pv.ConvertOptions(
+            include_columns=list(columns.values()),
+            column_types={columns[c]: t for c, t in _TYPES.items()},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table.rename_columns([by_header[name] for name in table.column_names])
 
 
 def read_date_bars(
@@ -111,21 +120,12 @@ def read_date_bars(
         return None
     if not bodies:
         return BAR_SCHEMA.empty_table()
-    by_header = {header_name: canonical for canonical, header_name in columns.items()}
     try:
-        table = pv.read_csv(
-            pa.py_buffer(b"".join([header, b"\n", *bodies])),
-            read_options=pv.ReadOptions(use_threads=False, block_size=1 << 20),
-            convert_options=pv.ConvertOptions(
-                include_columns=list(columns.values()),
-                column_types={columns[c]: t for c, t in _TYPES.items()},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+        table = _parse(
+            pa.py_buffer(b"".join([header, b"\n", *bodies])), columns, block_size=1 << 20
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    table = table.rename_columns([by_header[name] for name in table.column_names])
     if _first_invalid_row(table, day) is not None:
         return None
     return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
