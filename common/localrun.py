@@ -1,41 +1,55 @@
 """`xetra-etl run`: the whole pipeline on one machine, the embedded default.
 
-discover, then every date's extract in parallel workers, then every date's transform and load,
-then merge: the same application functions the Argo steps call. Extracting every date before
-transforming any means each source object is read once even when a date's previous close lies in
-another date of the same run. A failing date does not stop the others.
+discover, then extract, transform and load every date that needs work, then merge: the same
+application functions the Argo steps call, in one process. Dates go in batches: every date of a
+batch is extracted (in parallel worker threads), then every date of it is transformed and loaded.
+A date's aggregates stay in memory while a later date's previous close may need them, so each
+source object is read once even when a date's window lies in the same run; a batch at a time
+keeps memory flat however long the run. A failing date does not stop the others.
 
-Workers are processes forked from a fork server that imported the data stack once (see
-`_executor`); this process itself never imports pyarrow and stays small.
+Threads, not processes: the heavy work (CSV parsing in Arrow, numpy reductions, parquet, file
+and network I/O) releases the GIL, and one process pays the interpreter and import cost once.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import logging
-import multiprocessing
-import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
+
+import pyarrow as pa
 
 from common import logs
 from common.app.context import Pipeline, for_each_date
-from common.app.discover import Plan, discover
+from common.app.discover import Plan, list_for_plan, plan_from_listing
+from common.app.extract import aggregates_for
+from common.app.load import write_report
 from common.app.merge import RunReport, merge
+from common.app.transform import report_for
 from common.config import Config
+from common.domain.dates import lookback_start
+from common.domain.layout import SourceDate
 from common.entry import build_pipeline
 from common.errors import DateFailedError, ExitCode
 from common.faults import crash_point
 from common.jobstore import RunLock
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Dates extracted before the batch is transformed and loaded. Bounds what is held in memory
+# (a date's aggregates are ~200 KB at 3,000 securities) and costs one pause per batch.
+BATCH_DATES = 64
 
 
 @dataclass(frozen=True)
@@ -52,50 +66,10 @@ class RunResult:
     exit_code: int
 
 
-def _init_worker(log_format: str, log_level: str, log_dir: str, run_id: str) -> None:
-    logs.configure(fmt=log_format, level=log_level)
-    logs.add_handler(_json_file_handler(Path(log_dir) / f"log-{os.getpid()}.jsonl"))
-    logs.set_context(run_id=run_id)
-
-
 def _json_file_handler(path: Path) -> logging.Handler:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logs.JsonFormatter())
     return handler
-
-
-def _extract_one(config: Config, run_id: str, days: list[dt.date]) -> list[Outcome]:
-    from common.app.extract import extract
-
-    pipeline = build_pipeline(config, run_id)
-    with logs.step_context("extract"):
-        return [_attempt(pipeline, day, extract) for day in days]
-
-
-def _transform_load_one(config: Config, run_id: str, days: list[dt.date]) -> list[Outcome]:
-    from common.app.load import load
-    from common.app.transform import transform
-
-    pipeline = build_pipeline(config, run_id)
-    outcomes = []
-    for day in days:
-        with logs.step_context("transform"):
-            outcome = _attempt(pipeline, day, transform)
-        if not outcome.exit_code:
-            with logs.step_context("load"):
-                outcome = _attempt(pipeline, day, load)
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _attempt(
-    pipeline: Pipeline, day: dt.date, work: Callable[[Pipeline, dt.date], object]
-) -> Outcome:
-    try:
-        for_each_date(pipeline, [day], lambda d: work(pipeline, d))
-    except DateFailedError as exc:
-        return Outcome(day, exc.failures[day.isoformat()], int(exc.exit_code))
-    return Outcome(day)
 
 
 class Progress:
@@ -138,38 +112,23 @@ def run_local(
     log_dir = tempfile.mkdtemp(prefix="xetra-run-")
     file_handler = _json_file_handler(Path(log_dir) / "log-main.jsonl")
     logs.add_handler(file_handler)
-    if workers > 1:
-        _start_fork_server()  # imports the data stack in the background while discover lists
     try:
         with logs.step_context("discover"):
-            plan = discover(pipeline, first=first, last=last, chunk_size=1)
+            listing = list_for_plan(pipeline, first, last)
+            plan = plan_from_listing(pipeline, listing, first=first, last=last)
         crash_point("run:discovered")
-        dates = plan.dates
-        progress = Progress(total=2 * len(dates))
-        outcomes: dict[dt.date, Outcome] = {}
+        progress = Progress(total=2 * len(plan.dates))
         renewed = time.monotonic()
 
-        def keep_lease() -> None:
+        def step_done(outcome: Outcome) -> None:
             nonlocal lease, renewed
+            progress.update(outcome)
             if time.monotonic() - renewed > config.pipeline.lock_ttl_seconds / 3:
                 lease, renewed = lock.renew(lease), time.monotonic()
 
-        with _executor(workers, config, log_dir, run_id) as submit:
-            # One fresh worker process per extracted date: what a date's parse leaves behind
-            # in the allocators dies with its process, so the peak does not grow with the run.
-            for outcome in submit(_extract_one, dates, 1):
-                progress.update(outcome)
-                keep_lease()
-                if outcome.exit_code:
-                    outcomes[outcome.date] = outcome
-            remaining = [d for d in dates if d not in outcomes]
-            # Transform and load are light: several dates per worker process.
-            for outcome in submit(_transform_load_one, remaining, _TRANSFORM_BATCH):
-                progress.update(outcome)
-                keep_lease()
-                outcomes[outcome.date] = outcome
-            for _ in range(len(dates) - len(remaining)):
-                progress.update(Outcome(dt.date.min))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date") as pool:
+            batches = _Batches(pipeline, listing, pool, step_done)
+            outcomes = batches.run(plan.dates)
         with logs.step_context("merge"):
             report = merge(pipeline, extra={"workers": workers})
         failed = [o for o in outcomes.values() if o.exit_code]
@@ -186,64 +145,106 @@ def run_local(
         lock.release(lease)
 
 
-_TRANSFORM_BATCH = 8
-# Imported once by the fork server; every worker forked from it starts with them loaded, so a
-# worker costs a fork (milliseconds), not an interpreter start and a pyarrow import (~0.4 s).
-_PRELOAD = ["common.app.extract", "common.app.transform", "common.app.load", "common.entry"]
+Extracted = tuple[pa.Table, dict[str, Any]]
 
 
-def _start_fork_server() -> None:
-    multiprocessing.set_forkserver_preload(_PRELOAD)
-    multiprocessing.get_context("forkserver")
-    from multiprocessing import forkserver
+class _Batches:
+    """Extract, then transform and load, batch after batch of dates, on a pool of threads.
 
-    forkserver.ensure_running()
-
-
-Task = Callable[[Config, str, list[dt.date]], list[Outcome]]
-
-
-class _executor:
-    """Runs a step function over batches of dates in worker processes (inline with one worker).
-
-    Workers come from a `forkserver` that has imported the data stack once; each worker serves
-    one batch and exits (`max_tasks_per_child=1`), so memory is returned to the system after
-    every batch. Forking the fork server, not this process, keeps the workers free of this
-    process's threads and locks.
+    Holds the aggregates of the batch's dates and of the lookback window before it; a window
+    date processed by an earlier run comes from staging (or, when its staged aggregates are
+    gone, from its source). A date whose window holds a date that failed fails with that error:
+    its previous close is unknown.
     """
 
-    def __init__(self, workers: int, config: Config, log_dir: str, run_id: str) -> None:
-        self.workers, self.config, self.run_id = workers, config, run_id
-        self.pool: ProcessPoolExecutor | None = None
-        if workers > 1:
-            _start_fork_server()
-            context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(config.logging.format, config.logging.level, log_dir, run_id),
-                max_tasks_per_child=1,
-            )
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        listing: Mapping[dt.date, SourceDate],
+        pool: ThreadPoolExecutor,
+        step_done: Callable[[Outcome], None],
+    ) -> None:
+        self.pipeline, self.listing, self.pool, self.step_done = pipeline, listing, pool, step_done
+        self.lookback = pipeline.config.pipeline.prev_close_lookback_days
+        self.aggregates: dict[dt.date, Extracted] = {}
+        self.errors: dict[dt.date, BaseException] = {}
+        self.started: dict[dt.date, float] = {}
+        self.loading = threading.Lock()
 
-    def __enter__(self) -> Callable[[Task, list[dt.date], int], Iterable[Outcome]]:
-        return self.submit
+    def run(self, dates: list[dt.date]) -> dict[dt.date, Outcome]:
+        outcomes: dict[dt.date, Outcome] = {}
+        for start in range(0, len(dates), BATCH_DATES):
+            batch = dates[start : start + BATCH_DATES]
+            self._forget_before(lookback_start(batch[0], self.lookback))
+            for outcome in self._each(batch, "extract", self._extract):
+                self.step_done(outcome)
+                if outcome.exit_code:
+                    outcomes[outcome.date] = outcome
+            remaining = [d for d in batch if d not in outcomes]
+            for outcome in self._each(remaining, "load", self._transform_load):
+                self.step_done(outcome)
+                outcomes[outcome.date] = outcome
+            for day in batch:
+                if day not in remaining:
+                    self.step_done(Outcome(day))  # its second step will not come
+        return outcomes
 
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def _each(
+        self, dates: list[dt.date], step: str, work: Callable[[dt.date], object]
+    ) -> Iterator[Outcome]:
+        """`work` for every date on the pool, failures recorded; outcomes as they finish."""
 
-    def submit(self, fn: Task, dates: list[dt.date], batch: int) -> Iterable[Outcome]:
-        batches = [dates[i : i + batch] for i in range(0, len(dates), batch)]
-        if self.pool is None:
-            for days in batches:
-                yield from fn(self.config, self.run_id, days)
-            return
-        futures: list[Future[list[Outcome]]] = [
-            self.pool.submit(fn, self.config, self.run_id, days) for days in batches
+        def attempt(day: dt.date) -> Outcome:
+            with logs.step_context(step):
+                try:
+                    for_each_date(self.pipeline, [day], work)
+                except DateFailedError as exc:
+                    return Outcome(day, exc.failures[day.isoformat()], int(exc.exit_code))
+            return Outcome(day)
+
+        futures: list[Future[Outcome]] = [
+            self.pool.submit(contextvars.copy_context().run, attempt, day) for day in dates
         ]
         for future in as_completed(futures):
-            yield from future.result()
+            yield future.result()
+
+    def _extract(self, day: dt.date) -> None:
+        self.started[day] = time.time()
+        try:
+            self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day])
+        except BaseException as exc:
+            self.errors[day] = exc
+            raise
+
+    def _transform_load(self, day: dt.date) -> None:
+        window = {
+            d: s for d, s in self.listing.items() if lookback_start(day, self.lookback) <= d < day
+        }
+        aggregates, meta = self.aggregates[day]
+        with logs.step_context("transform"):
+            rows, report_meta = report_for(
+                self.pipeline,
+                self.listing[day],
+                aggregates=aggregates,
+                own_meta=meta,
+                window={d: self._window_aggregates(d) for d in sorted(window)},
+                window_fingerprints={d: s.fingerprint for d, s in window.items()},
+                started_at=self.started[day],
+            )
+        write_report(self.pipeline, day, rows, report_meta)
+
+    def _window_aggregates(self, day: dt.date) -> pa.Table:
+        if day in self.errors:
+            raise self.errors[day]
+        if day not in self.aggregates:
+            with self.loading:  # one thread loads a window date that several dates share
+                if day not in self.aggregates:
+                    self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day])
+        return self.aggregates[day][0]
+
+    def _forget_before(self, day: dt.date) -> None:
+        for old in [d for d in self.aggregates if d < day]:
+            del self.aggregates[old]
 
 
 def _save_logs(pipeline: Pipeline, log_dir: Path) -> None:

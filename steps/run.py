@@ -19,7 +19,7 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Run the whole pipeline on this machine: discover the dates that need work, "
-        "extract, transform and load them in parallel worker processes, then merge. Works on "
+        "extract, transform and load them on parallel worker threads, then merge. Works on "
         "local directories and on any S3 endpoint alike.",
     )
     add_config_arg(parser)
@@ -27,7 +27,7 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
     parser.add_argument("--first-date", help="YYYY-MM-DD (default: pipeline.first_date)")
     parser.add_argument("--last-date", help="YYYY-MM-DD (default: today, UTC)")
     parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: pipeline.workers)"
+        "--workers", type=int, default=None, help="worker threads (default: pipeline.workers)"
     )
     parser.add_argument(
         "--json", action="store_true", help="print the run report as JSON instead of a table"

@@ -14,6 +14,7 @@ from common.app.context import Pipeline, utc_now
 from common.catalog import list_source_dates
 from common.domain.dates import chunked, format_work_item, lookback_start
 from common.domain.jobcontrol import dates_needing_work
+from common.domain.layout import SourceDate
 from common.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,32 @@ class Plan:
 
 
 def discover(pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: int = 1) -> Plan:
+    return plan_from_listing(
+        pipeline,
+        list_for_plan(pipeline, first, last),
+        first=first,
+        last=last,
+        chunk_size=chunk_size,
+    )
+
+
+def list_for_plan(pipeline: Pipeline, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
+    """The source dates a plan for [first, last] looks at: the range and the lookback before it."""
     if first > last:
         raise ConfigError(f"first date {first} is after last date {last}")
     lookback = pipeline.config.pipeline.prev_close_lookback_days
-    found = list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    return list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+
+
+def plan_from_listing(
+    pipeline: Pipeline,
+    found: dict[dt.date, SourceDate],
+    *,
+    first: dt.date,
+    last: dt.date,
+    chunk_size: int = 1,
+) -> Plan:
+    """Decide from the listing and the job-control records; store the plan for merge."""
     fingerprints = {d: s.fingerprint for d, s in found.items()}
     in_range = [d for d in fingerprints if first <= d <= last]
     inputs = {d: pipeline.inputs_digest(d, fingerprints) for d in in_range}

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from common.app.context import Pipeline
 from common.catalog import list_source_dates
 from common.domain.layout import SourceDate, SourceObject
-from common.domain.report import BAR_SCHEMA, daily_aggregates
+from common.domain.report import BAR_SCHEMA, aggregates_of_unique_minutes, daily_aggregates
 from common.errors import InputMissingError, ObjectNotFoundError, SourceDataError
 from common.faults import crash_point
 from common.parquetio import from_parquet, to_parquet
@@ -85,44 +85,27 @@ def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tabl
 
 def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
     config = pipeline.config
-    columns = config.source.columns
 
     def fetch(obj: SourceObject) -> bytes:
         return pipeline.source.get(obj.key).data
 
-    with ThreadPoolExecutor(max_workers=config.source.read_workers) as pool:
-        blobs = list(pool.map(fetch, source_date.objects))
+    if pipeline.source.concurrent_reads:
+        with ThreadPoolExecutor(max_workers=config.source.read_workers) as pool:
+            blobs = list(pool.map(fetch, source_date.objects))
+    else:
+        blobs = [fetch(obj) for obj in source_date.objects]
     crash_point("extract:read")
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]
     if empty:
         warnings.append(f"{len(empty)} empty (0-byte) object(s) skipped, e.g. {empty[0]}")
-    # Fast path: one parse of the whole date. Anything unusual (differing headers, a bad value,
-    # a repeated minute) takes the object-by-object path, which drops exact duplicates and
-    # names the object, line and column of a problem.
-    fast = read_date_bars(blobs, columns=columns, day=source_date.date)
-    if fast is not None and not _repeats_a_minute(fast):
-        bars, duplicates = fast, 0
-    else:
-        parts = [
-            read_bars(
-                data,
-                key=pipeline.source.location(obj.key),
-                columns=columns,
-                day=source_date.date,
-            )
-            for obj, data in zip(source_date.objects, blobs, strict=True)
-        ]
-        bars, duplicates = drop_exact_duplicates(parts, source_date, pipeline)
-    del blobs, fast
+    bars_read, duplicates, table = _aggregate(pipeline, source_date, blobs)
+    del blobs
     if duplicates:
         warnings.append(f"{duplicates} exact duplicate row(s) dropped")
-    table = daily_aggregates(
-        bars, include_zero_volume_rows=config.pipeline.include_zero_volume_rows
-    )
     meta: dict[str, Any] = {
         "fingerprint": source_date.fingerprint,
-        "rows": bars.num_rows,
+        "rows": bars_read,
         "warnings": warnings,
     }
     layout = pipeline.layout
@@ -135,12 +118,39 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
         "extracted %s: %d objects, %d rows, %d securities traded",
         source_date.date,
         len(source_date.objects),
-        bars.num_rows,
+        bars_read,
         table.num_rows,
     )
     for warning in warnings:
         log.warning("%s: %s", source_date.date, warning)
     return table, meta
+
+
+def _aggregate(
+    pipeline: Pipeline, source_date: SourceDate, blobs: list[bytes]
+) -> tuple[int, int, pa.Table]:
+    """(rows read, exact duplicates dropped, aggregates) of a date's object bodies.
+
+    Fast path: one parse of the whole date and linear-time aggregates. Anything unusual
+    (differing headers, a bad value, a repeated minute) takes the object-by-object path, which
+    drops exact duplicates and names the object, line and column of a problem.
+    """
+    columns = pipeline.config.source.columns
+    zero_volume = pipeline.config.pipeline.include_zero_volume_rows
+    fast = read_date_bars(blobs, columns=columns, day=source_date.date)
+    if fast is not None:
+        table = aggregates_of_unique_minutes(fast, include_zero_volume_rows=zero_volume)
+        if table is None and not _repeats_a_minute(fast):  # NaN or odd times: the general path
+            table = daily_aggregates(fast, include_zero_volume_rows=zero_volume)
+        if table is not None:
+            return fast.num_rows, 0, table
+    day = source_date.date
+    parts = [
+        read_bars(data, key=pipeline.source.location(obj.key), columns=columns, day=day)
+        for obj, data in zip(source_date.objects, blobs, strict=True)
+    ]
+    bars, duplicates = drop_exact_duplicates(parts, source_date, pipeline)
+    return bars.num_rows, duplicates, daily_aggregates(bars, include_zero_volume_rows=zero_volume)
 
 
 def drop_exact_duplicates(

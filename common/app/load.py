@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -39,6 +40,14 @@ def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
             f"({pipeline.target.location(staged_key)}); run transform first"
         ) from exc
     rows, meta = from_parquet(staged)
+    return write_report(pipeline, day, rows, meta)
+
+
+def write_report(
+    pipeline: Pipeline, day: dt.date, rows: pa.Table, meta: dict[str, Any]
+) -> LoadResult:
+    """The date's partition, then its `done` record (see the module docstring for the order)."""
+    layout = pipeline.layout
     partition = layout.partition_key(day)
     if rows.num_rows:
         pipeline.target.put(partition, to_parquet(output_table(pipeline, rows), meta))

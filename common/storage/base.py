@@ -29,6 +29,9 @@ class ObjectStore(Protocol):
     """What the application needs of a store, and nothing more."""
 
     uri: str
+    # Whether reading several objects at once beats reading them one after another: true where
+    # each request waits on the network, false for local files (threads would only contend).
+    concurrent_reads: bool
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
         """Objects whose key starts with `prefix`, in key order, after `start_after`."""

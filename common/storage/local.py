@@ -29,20 +29,26 @@ def _etag(stat: os.stat_result) -> str:
 
 
 class LocalStore:
+    concurrent_reads = False
+
     def __init__(
         self, root: str | os.PathLike[str], *, durable: bool = True, scratch: str = DEFAULT_SCRATCH
     ) -> None:
         self.root = Path(root).resolve()
+        self._root = str(self.root)
+        self._root_slash = os.path.join(self._root, "")
         self.uri = str(self.root)
         self.scratch = scratch.strip("/")
         # fsync before the rename, so a written object survives a power loss, not only a crash.
         self.durable = durable
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if path != self.root and self.root not in path.parents:
+        # Lexical, like an S3 key: `..` may not climb out of the root. (No `resolve()`: it stats
+        # every component, which showed up in profiles at ~500 reads per run.)
+        path = os.path.normpath(os.path.join(self._root, key))
+        if path != self._root and not path.startswith(self._root_slash):
             raise StorageError(f"key {key!r} escapes the store root {self.root}")
-        return path
+        return Path(path)
 
     def location(self, key: str) -> str:
         return str(self.root / key)

@@ -73,6 +73,8 @@ def make_client(
 
 
 class S3Store:
+    concurrent_reads = True
+
     def __init__(self, bucket: str, prefix: str, client: S3Client) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
