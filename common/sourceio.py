@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -82,48 +83,87 @@ def _parse(source: Any, columns: Mapping[str, str], *, block_size: int) -> pa.Ta
     return table.rename_columns([by_header[name] for name in table.column_names])
 
 
-def read_date_bars(
-    blobs: Sequence[bytes], *, columns: Mapping[str, str], day: dt.date
-) -> pa.Table | None:
-    """All of a date's objects in one parse, when they share one header; else None.
+@dataclass(frozen=True)
+class JoinedObjects:
+    """A date's objects as one CSV text: their shared header once, then every object's body.
 
-    The fast path: header lines stripped, bodies joined, one multi-threaded `read_csv`. Lines are
-    independent (a newline always ends a row), so this gives exactly the rows of reading each
-    object on its own. When anything is off (headers differ or lack a mapped column, a value does
-    not parse, a row breaks a rule), it returns None and the caller reads object by object
-    with `read_bars`, which names the object, line and column.
+    Lines are independent (a newline always ends a row), so parsing `data` gives exactly the
+    rows of reading each object on its own, in one `read_csv`. `spans` locate each object's
+    body in `data`, so the objects can be handed back for a diagnostic read without keeping
+    a second copy of the date in memory.
+    """
+
+    data: bytearray
+    header: bytes
+    spans: tuple[tuple[int, int] | None, ...]  # None: the object was empty
+
+    def object_bytes(self, index: int) -> bytes:
+        """Object `index` as a CSV of its own: the header line, then its body (same lines)."""
+        span = self.spans[index]
+        if span is None:
+            return b""
+        return self.header + b"\n" + bytes(self.data[span[0] : span[1]])
+
+
+def join_objects(
+    blobs: Iterable[bytes], *, columns: Mapping[str, str]
+) -> tuple[JoinedObjects | None, list[bytes]]:
+    """(the objects joined under their one header, []) or, when their headers differ or lack
+    a mapped column, (None, every object).
+
+    Consumes `blobs` one at a time and keeps only the joined text, so a date's objects are never
+    in memory twice.
     """
     header: bytes | None = None
-    bodies: list[memoryview | bytes] = []  # slices, not copies: the join below is the one copy
+    data = bytearray()
+    spans: list[tuple[int, int] | None] = []
+    blobs = iter(blobs)
     for blob in blobs:
         skip = len(_BOM) if blob.startswith(_BOM) else 0
         if len(blob) == skip or blob[skip:].isspace():
+            spans.append(None)
             continue
         end = blob.find(b"\n", skip)
         if end < 0:
             end = len(blob)
         first = blob[skip:end].rstrip(b"\r")
         if header is None:
+            if not _has_columns(first, columns):
+                return None, [blob, *blobs]
             header = first
+            data += header + b"\n"
         elif first != header:
-            return None
-        body = memoryview(blob)[end + 1 :]
-        if len(body):  # blank lines are skipped by the parser either way
-            bodies.append(body if blob.endswith(b"\n") else bytes(body) + b"\n")
-    if header is None:
-        return BAR_SCHEMA.empty_table()
+            joined = JoinedObjects(data, header, tuple(spans))
+            earlier = [joined.object_bytes(i) for i in range(len(spans))]
+            return None, [*earlier, blob, *blobs]
+        start = len(data)
+        data += memoryview(blob)[end + 1 :]
+        if len(data) > start and not blob.endswith(b"\n"):
+            data += b"\n"
+        spans.append((start, len(data)))
+    return JoinedObjects(data, header or b"", tuple(spans)), []
+
+
+def _has_columns(header: bytes, columns: Mapping[str, str]) -> bool:
     try:
         names = next(csv.reader([header.decode("utf-8")]))
     except (UnicodeDecodeError, StopIteration, csv.Error):
-        return None
-    if any(name not in names for name in columns.values()):
-        return None
-    if not bodies:
+        return False
+    return all(name in names for name in columns.values())
+
+
+def read_joined_bars(
+    joined: JoinedObjects, *, columns: Mapping[str, str], day: dt.date
+) -> pa.Table | None:
+    """The rows of all joined objects in one parse; None when a value does not parse or a row
+    breaks a rule: then the caller reads object by object with `read_bars`, which names the
+    object, line and column."""
+    if len(joined.data) <= len(joined.header) + 1:
         return BAR_SCHEMA.empty_table()
     try:
-        table = _parse(
-            pa.py_buffer(b"".join([header, b"\n", *bodies])), columns, block_size=1 << 20
-        )
+        # 1 MiB blocks keep the parser's working set small; one concatenation afterwards gives
+        # the contiguous columns that the checks and aggregates read as numpy arrays.
+        table = _parse(pa.py_buffer(joined.data), columns, block_size=1 << 20).combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if not _plainly_valid(table, day) and _first_invalid_row(table, day) is not None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,13 @@ from common.domain.report import BAR_SCHEMA, aggregates_of_unique_minutes, daily
 from common.errors import InputMissingError, ObjectNotFoundError, SourceDataError
 from common.faults import crash_point
 from common.parquetio import from_parquet, to_parquet
-from common.sourceio import line_of_row, read_bars, read_date_bars
+from common.sourceio import (
+    JoinedObjects,
+    join_objects,
+    line_of_row,
+    read_bars,
+    read_joined_bars,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,23 +92,15 @@ def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tabl
 
 
 def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
-    config = pipeline.config
-
-    def fetch(obj: SourceObject) -> bytes:
-        return pipeline.source.get(obj.key).data
-
-    if pipeline.source.concurrent_reads:
-        with ThreadPoolExecutor(max_workers=config.source.read_workers) as pool:
-            blobs = list(pool.map(fetch, source_date.objects))
-    else:
-        blobs = [fetch(obj) for obj in source_date.objects]
+    joined, blobs = join_objects(
+        _fetch(pipeline, source_date), columns=pipeline.config.source.columns
+    )
     crash_point("extract:read")
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]
     if empty:
         warnings.append(f"{len(empty)} empty (0-byte) object(s) skipped, e.g. {empty[0]}")
-    bars_read, duplicates, table = _aggregate(pipeline, source_date, blobs)
-    del blobs
+    bars_read, duplicates, table = _aggregate(pipeline, source_date, joined, blobs)
     if duplicates:
         warnings.append(f"{duplicates} exact duplicate row(s) dropped")
     meta: dict[str, Any] = {
@@ -126,29 +126,54 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
     return table, meta
 
 
-def _aggregate(
-    pipeline: Pipeline, source_date: SourceDate, blobs: list[bytes]
-) -> tuple[int, int, pa.Table]:
-    """(rows read, exact duplicates dropped, aggregates) of a date's object bodies.
+def _fetch(pipeline: Pipeline, source_date: SourceDate) -> Iterator[bytes]:
+    """The date's objects in key order, as they arrive; a few reads ahead where that helps."""
 
-    Fast path: one parse of the whole date and linear-time aggregates. Anything unusual
+    def get(obj: SourceObject) -> bytes:
+        return pipeline.source.get(obj.key).data
+
+    if not pipeline.source.concurrent_reads:
+        yield from (get(obj) for obj in source_date.objects)
+        return
+    workers = pipeline.config.source.read_workers
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[bytes]] = deque()
+        for obj in source_date.objects:
+            pending.append(pool.submit(get, obj))
+            if len(pending) > workers:  # bounded: at most `workers` objects wait in memory
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _aggregate(
+    pipeline: Pipeline, source_date: SourceDate, joined: JoinedObjects | None, blobs: list[bytes]
+) -> tuple[int, int, pa.Table]:
+    """(rows read, exact duplicates dropped, aggregates) of a date's objects.
+
+    Fast path: the joined objects parsed at once, linear-time aggregates. Anything unusual
     (differing headers, a bad value, a repeated minute) takes the object-by-object path, which
     drops exact duplicates and names the object, line and column of a problem.
     """
     columns = pipeline.config.source.columns
     zero_volume = pipeline.config.pipeline.include_zero_volume_rows
-    fast = read_date_bars(blobs, columns=columns, day=source_date.date)
-    if fast is not None:
-        table = aggregates_of_unique_minutes(fast, include_zero_volume_rows=zero_volume)
-        if table is None and not _repeats_a_minute(fast):  # NaN or odd times: the general path
-            table = daily_aggregates(fast, include_zero_volume_rows=zero_volume)
-        if table is not None:
-            return fast.num_rows, 0, table
     day = source_date.date
+    if joined is not None:
+        fast = read_joined_bars(joined, columns=columns, day=day)
+        if fast is not None:
+            table = aggregates_of_unique_minutes(fast, include_zero_volume_rows=zero_volume)
+            if table is None and not _repeats_a_minute(fast):  # NaN or odd times
+                table = daily_aggregates(fast, include_zero_volume_rows=zero_volume)
+            if table is not None:
+                return fast.num_rows, 0, table
+        del fast
+        blobs = [joined.object_bytes(i) for i in range(len(source_date.objects))]
+        del joined
     parts = [
         read_bars(data, key=pipeline.source.location(obj.key), columns=columns, day=day)
         for obj, data in zip(source_date.objects, blobs, strict=True)
     ]
+    del blobs
     bars, duplicates = drop_exact_duplicates(parts, source_date, pipeline)
     return bars.num_rows, duplicates, daily_aggregates(bars, include_zero_volume_rows=zero_volume)
 

@@ -103,24 +103,24 @@ def aggregates_of_unique_minutes(
         return None  # numpy and Arrow disagree about NaN in min/max
     volume = np.asarray(bars["traded_volume"].chunk(0))
     if not include_zero_volume_rows:
-        traded = volume > 0
-        codes, minutes, volume = codes[traded], minutes[traded], volume[traded]
-        start, high, low, end = start[traded], high[traded], low[traded], end[traded]
-    first = np.full(securities, MINUTES_PER_DAY, np.int16)
-    last = np.full(securities, -1, np.int16)
+        # Rows without volume go to one extra, discarded group: no filtered copies of columns.
+        codes = np.where(volume > 0, codes, securities)
+    groups = securities + 1
+    first = np.full(groups, MINUTES_PER_DAY, np.int16)
+    last = np.full(groups, -1, np.int16)
     np.minimum.at(first, codes, minutes)
     np.maximum.at(last, codes, minutes)
-    opening = np.empty(securities)
-    closing = np.empty(securities)
+    opening = np.empty(groups)
+    closing = np.empty(groups)
     at_open = minutes == first[codes]
     opening[codes[at_open]] = start[at_open]
     at_close = minutes == last[codes]
     closing[codes[at_close]] = end[at_close]
-    minimum = np.full(securities, np.inf)
-    maximum = np.full(securities, -np.inf)
+    minimum = np.full(groups, np.inf)
+    maximum = np.full(groups, -np.inf)
     np.minimum.at(minimum, codes, low)
     np.maximum.at(maximum, codes, high)
-    total = np.zeros(securities, np.int64)
+    total = np.zeros(groups, np.int64)
     np.add.at(total, codes, volume)
     order = np.asarray(pc.sort_indices(isins.dictionary))
     order = order[last[order] >= 0]  # ISINs with rows that all had volume 0 did not trade

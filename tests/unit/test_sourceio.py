@@ -8,7 +8,7 @@ import pytest
 
 from common.domain.columns import XETRA_HEADER_NAMES
 from common.errors import ExitCode, SourceDataError
-from common.sourceio import read_bars
+from common.sourceio import join_objects, read_bars, read_joined_bars
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (
@@ -118,3 +118,54 @@ def test_impossible_values_are_refused_with_their_column(
 ) -> None:
     error = error_of(HEADER + MINIMAL.replace(old, new, 1))
     assert (error.line, error.column) == (2, column)
+
+
+# --------------------------------------------------------------------------- one parse per date
+
+OTHER_HEADER = HEADER.replace(b"ISIN,Mnemonic", b'"ISIN","Mnemonic"')
+SECOND = MINIMAL.replace(b"09:00", b"09:01")
+DATE_OBJECTS = [
+    b"\xef\xbb\xbf" + HEADER + ALL_QUOTED,
+    b"",
+    HEADER,
+    (HEADER + STRINGS_QUOTED.replace(b"09:00", b"10:00")).replace(b"\n", b"\r\n"),
+    HEADER + SECOND.rstrip(b"\n"),  # no newline at the end
+]
+
+
+def test_joined_objects_parse_to_the_rows_of_each_object_in_turn() -> None:
+    joined, rest = join_objects(iter(DATE_OBJECTS), columns=XETRA_HEADER_NAMES)
+    assert joined is not None and rest == []
+    table = read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY)
+    assert table is not None
+    assert table.to_pylist() == [row for blob in DATE_OBJECTS for row in read(blob)]
+
+
+def test_joined_objects_hand_back_each_object_with_the_same_lines() -> None:
+    joined, _ = join_objects(DATE_OBJECTS, columns=XETRA_HEADER_NAMES)
+    assert joined is not None
+    for index, blob in enumerate(DATE_OBJECTS):
+        assert read(joined.object_bytes(index)) == read(blob)
+        lines = blob.removeprefix(b"\xef\xbb\xbf").splitlines()
+        assert joined.object_bytes(index).splitlines() == lines  # so line numbers agree
+
+
+def test_objects_with_differing_headers_come_back_whole_and_in_order() -> None:
+    objects = [HEADER + ALL_QUOTED, HEADER + SECOND, OTHER_HEADER + MINIMAL, HEADER + MINIMAL]
+    joined, rest = join_objects(iter(objects), columns=XETRA_HEADER_NAMES)
+    assert joined is None
+    assert [read(blob) for blob in rest] == [read(blob) for blob in objects]
+
+
+def test_a_header_without_a_mapped_column_is_not_joined() -> None:
+    objects = [HEADER.replace(b"EndPrice", b"ClosePrice") + MINIMAL, HEADER + MINIMAL]
+    joined, rest = join_objects(objects, columns=XETRA_HEADER_NAMES)
+    assert joined is None and rest == objects
+
+
+def test_a_bad_value_makes_the_joined_parse_step_aside() -> None:
+    joined, _ = join_objects(
+        [HEADER + MINIMAL, HEADER + MINIMAL.replace(b"132.5", b"13x")], columns=XETRA_HEADER_NAMES
+    )
+    assert joined is not None
+    assert read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY) is None
