@@ -92,7 +92,9 @@ def test_kill_at_a_crash_point_then_rerun_gives_the_undisturbed_report(
     local_place: Place, undisturbed: list[dict[str, object]], point: str
 ) -> None:
     config = local_place.write_config()
-    process = run(local_place, config, {"XETRA_CRASH_AT": point})
+    counters = local_place.tmp / "crash-counters"
+    counters.mkdir()
+    process = run(local_place, config, {"XETRA_CRASH_AT": point, "XETRA_CRASH_DIR": str(counters)})
     process.communicate(timeout=300)
     assert process.returncode == -signal.SIGKILL, f"{point} was never reached"
     assert_consistent(local_place)
