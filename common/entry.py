@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import importlib.abc
 import json
 import logging
@@ -125,6 +126,9 @@ def run_step(
             args.run_id = new_run_id()
         logs.set_context(run_id=getattr(args, "run_id", None) or "-")
         spare_pyarrow_pandas_probe()
+        # Everything imported so far lives as long as the process: keep the cyclic collector
+        # from scanning it again and again (~2% of a local run's CPU in perf).
+        gc.freeze()
         return action(args, config) or 0
     except XetraEtlError as exc:
         code = exit_code_for(exc)

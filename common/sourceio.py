@@ -90,58 +90,82 @@ class JoinedObjects:
     Lines are independent (a newline always ends a row), so parsing `data` gives exactly the
     rows of reading each object on its own, in one `read_csv`. `spans` locate each object's
     body in `data`, so the objects can be handed back for a diagnostic read without keeping
-    a second copy of the date in memory.
+    a second copy of the date in memory. `data` is a view of `buffer`, which the caller may
+    reuse for the next date once it is done with this one.
     """
 
-    data: bytearray
+    buffer: bytearray
+    length: int
     header: bytes
     spans: tuple[tuple[int, int] | None, ...]  # None: the object was empty
+
+    @property
+    def data(self) -> memoryview:
+        return memoryview(self.buffer)[: self.length]
 
     def object_bytes(self, index: int) -> bytes:
         """Object `index` as a CSV of its own: the header line, then its body (same lines)."""
         span = self.spans[index]
         if span is None:
             return b""
-        return self.header + b"\n" + bytes(self.data[span[0] : span[1]])
+        return self.header + b"\n" + bytes(self.buffer[span[0] : span[1]])
 
 
 def join_objects(
-    blobs: Iterable[bytes], *, columns: Mapping[str, str]
+    blobs: Iterable[bytes], *, columns: Mapping[str, str], into: bytearray | None = None
 ) -> tuple[JoinedObjects | None, list[bytes]]:
     """(the objects joined under their one header, []) or, when their headers differ or lack
     a mapped column, (None, every object).
 
     Consumes `blobs` one at a time and keeps only the joined text, so a date's objects are never
-    in memory twice.
+    in memory twice. The text is written into `into` when it fits (a larger buffer replaces it
+    when not): a worker that passes the same buffer date after date touches no fresh memory.
     """
-    header: bytes | None = None
-    data = bytearray()
-    spans: list[tuple[int, int] | None] = []
+    joined = _Joiner(into if into is not None else bytearray())
     blobs = iter(blobs)
     for blob in blobs:
         skip = len(_BOM) if blob.startswith(_BOM) else 0
         if len(blob) == skip or blob[skip:].isspace():
-            spans.append(None)
+            joined.spans.append(None)
             continue
         end = blob.find(b"\n", skip)
         if end < 0:
             end = len(blob)
         first = blob[skip:end].rstrip(b"\r")
-        if header is None:
+        if joined.header is None:
             if not _has_columns(first, columns):
                 return None, [blob, *blobs]
-            header = first
-            data += header + b"\n"
-        elif first != header:
-            joined = JoinedObjects(data, header, tuple(spans))
-            earlier = [joined.object_bytes(i) for i in range(len(spans))]
+            joined.header = first
+            joined.append(first + b"\n")
+        elif first != joined.header:
+            partial = joined.result()
+            earlier = [partial.object_bytes(i) for i in range(len(joined.spans))]
             return None, [*earlier, blob, *blobs]
-        start = len(data)
-        data += memoryview(blob)[end + 1 :]
-        if len(data) > start and not blob.endswith(b"\n"):
-            data += b"\n"
-        spans.append((start, len(data)))
-    return JoinedObjects(data, header or b"", tuple(spans)), []
+        start = joined.length
+        joined.append(memoryview(blob)[end + 1 :])
+        if joined.length > start and not blob.endswith(b"\n"):
+            joined.append(b"\n")
+        joined.spans.append((start, joined.length))
+    return joined.result(), []
+
+
+class _Joiner:
+    def __init__(self, buffer: bytearray) -> None:
+        self.buffer, self.length = buffer, 0
+        self.header: bytes | None = None
+        self.spans: list[tuple[int, int] | None] = []
+
+    def append(self, chunk: bytes | memoryview) -> None:
+        end = self.length + len(chunk)
+        if end > len(self.buffer):  # never resized in place: a view of it may be alive
+            grown = bytearray(max(end, len(self.buffer) * 3 // 2, 1 << 16))
+            grown[: self.length] = memoryview(self.buffer)[: self.length]
+            self.buffer = grown
+        self.buffer[self.length : end] = chunk
+        self.length = end
+
+    def result(self) -> JoinedObjects:
+        return JoinedObjects(self.buffer, self.length, self.header or b"", tuple(self.spans))
 
 
 def _has_columns(header: bytes, columns: Mapping[str, str]) -> bool:
@@ -158,7 +182,7 @@ def read_joined_bars(
     """The rows of all joined objects in one parse; None when a value does not parse or a row
     breaks a rule: then the caller reads object by object with `read_bars`, which names the
     object, line and column."""
-    if len(joined.data) <= len(joined.header) + 1:
+    if joined.length <= len(joined.header) + 1:
         return BAR_SCHEMA.empty_table()
     try:
         # 1 MiB blocks keep the parser's working set small; one concatenation afterwards gives

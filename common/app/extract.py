@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,9 @@ from common.sourceio import (
 )
 
 log = logging.getLogger(__name__)
+# Per worker thread: the buffer a date's objects are joined in, reused from date to date (a
+# fresh one per date cost ~5,600 page faults: most of a run's faults, in the profile).
+_join_buffers = threading.local()
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,16 @@ def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tabl
 
 
 def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
+    # The date's text goes into this thread's buffer from the date before: no fresh memory.
+    size = sum(obj.size + 1 for obj in source_date.objects)  # +1: a newline may be added
+    buffer = getattr(_join_buffers, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = bytearray(size)
     joined, blobs = join_objects(
-        _fetch(pipeline, source_date), columns=pipeline.config.source.columns
+        _fetch(pipeline, source_date), columns=pipeline.config.source.columns, into=buffer
     )
+    if joined is not None:
+        _join_buffers.buffer = joined.buffer
     crash_point("extract:read")
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]

@@ -198,73 +198,47 @@ def _daily_aggregates_arrow(bars: pa.Table) -> pa.Table:
     return table.take(pc.sort_indices(table, sort_keys=[("isin", "ascending")]))
 
 
-def previous_closes(window: Mapping[dt.date, pa.Table]) -> pa.Table:
-    """Per ISIN, the close of the latest date in `window` on which it traded."""
-    parts = [
-        pa.table(
-            {
-                "isin": table["isin"],
-                "prev_date": pa.array([day] * table.num_rows, pa.date32()),
-                "prev_close": table["closing_price_eur"],
-            }
-        )
-        for day, table in sorted(window.items())
-        if table.num_rows
-    ]
-    if not parts:
-        return pa.table(
-            {
-                "isin": pa.array([], pa.string()),
-                "prev_date": pa.array([], pa.date32()),
-                "prev_close": pa.array([], pa.float64()),
-            }
-        )
-    stacked = pa.concat_tables(parts)
-    order = pc.sort_indices(stacked, sort_keys=[("isin", "ascending"), ("prev_date", "descending")])
-    latest = (
-        stacked.take(order)
-        .group_by("isin", use_threads=False)
-        .aggregate([("prev_date", "first"), ("prev_close", "first")])
-    )
-    return latest.rename_columns(["isin", "prev_date", "prev_close"])
-
-
 def report_rows(
     day: dt.date,
     aggregates: pa.Table,
     window: Mapping[dt.date, pa.Table],
 ) -> pa.Table:
-    """The report rows of `day`.
+    """The report rows of `day`, sorted by ISIN.
 
     `window` holds the aggregates of every source date in the lookback window before `day`
-    (dates without a folder are simply absent). The change is null without a previous close or
+    (dates without a folder are simply absent). A security's previous close is its close on
+    the latest window date on which it traded. The change is null without a previous close or
     when that close is 0. No rounding.
     """
     if any(not (other < day) for other in window):
         raise ValueError(f"the previous-close window of {day} must hold only earlier dates")
     if aggregates.num_rows == 0:
         return REPORT_SCHEMA.empty_table()
-    prev = previous_closes(window)
-    joined = aggregates.join(prev, "isin", join_type="left outer", use_threads=False)
-    joined = joined.take(pc.sort_indices(joined, sort_keys=[("isin", "ascending")]))
-    close = joined["closing_price_eur"]
-    prev_close = joined["prev_close"]
-    usable = pc.and_kleene(pc.is_valid(prev_close), pc.not_equal(prev_close, 0.0))
-    change = pc.if_else(
-        usable,
-        pc.divide(pc.multiply(100.0, pc.subtract(close, prev_close)), prev_close),
-        pa.scalar(None, pa.float64()),
-    )
+    aggregates = aggregates.sort_by("isin")
+    close = np.asarray(aggregates["closing_price_eur"])
+    prev_close = np.zeros(len(close))
+    found = np.zeros(len(close), np.bool_)
+    for _, earlier in sorted(window.items()):  # oldest first: a later close overwrites
+        if not earlier.num_rows:
+            continue
+        position = pc.index_in(aggregates["isin"], value_set=earlier["isin"]).combine_chunks()
+        traded = np.asarray(position.is_valid())
+        rows = np.asarray(position.fill_null(0))[traded]
+        prev_close[traded] = np.asarray(earlier["closing_price_eur"])[rows]
+        found |= traded
+    usable = found & (prev_close != 0)
+    change = np.full(len(close), np.nan)
+    change[usable] = 100.0 * (close[usable] - prev_close[usable]) / prev_close[usable]
     return pa.table(
         {
-            "isin": joined["isin"],
-            "date": pa.array([day] * joined.num_rows, pa.date32()),
-            "opening_price_eur": joined["opening_price_eur"],
-            "closing_price_eur": close,
-            "minimum_price_eur": joined["minimum_price_eur"],
-            "maximum_price_eur": joined["maximum_price_eur"],
-            "daily_traded_volume": joined["daily_traded_volume"],
-            "change_prev_closing_pct": change,
+            "isin": aggregates["isin"],
+            "date": pa.array(np.full(aggregates.num_rows, day, "datetime64[D]"), pa.date32()),
+            "opening_price_eur": aggregates["opening_price_eur"],
+            "closing_price_eur": aggregates["closing_price_eur"],
+            "minimum_price_eur": aggregates["minimum_price_eur"],
+            "maximum_price_eur": aggregates["maximum_price_eur"],
+            "daily_traded_volume": aggregates["daily_traded_volume"],
+            "change_prev_closing_pct": pa.array(change, pa.float64(), mask=~usable),
         },
         schema=REPORT_SCHEMA,
     )
