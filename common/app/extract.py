@@ -7,6 +7,7 @@ run and by every date whose previous close needs them, as long as the source is 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from collections import deque
@@ -99,11 +100,14 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
     # The date's text goes into this thread's buffer from the date before: no fresh memory.
     size = sum(obj.size + 1 for obj in source_date.objects)  # +1: a newline may be added
     buffer = getattr(_join_buffers, "buffer", None)
+    _join_buffers.buffer = None  # a date's text lives in one buffer at a time, not two
     if buffer is None or len(buffer) < size:
+        del buffer
         buffer = bytearray(size * 5 // 4)  # headroom: dates differ in size; zeroing is not free
     joined, blobs = join_objects(
         _fetch(pipeline, source_date), columns=pipeline.config.source.columns, into=buffer
     )
+    del buffer
     if joined is not None:
         _join_buffers.buffer = joined.buffer
     crash_point("extract:read")
@@ -147,14 +151,25 @@ def _fetch(pipeline: Pipeline, source_date: SourceDate) -> Iterator[bytes]:
         yield from (get(obj) for obj in source_date.objects)
         return
     workers = pipeline.config.source.read_workers
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[bytes]] = deque()
+    pool = _read_pool(workers)
+    pending: deque[Future[bytes]] = deque()
+    try:
         for obj in source_date.objects:
-            pending.append(pool.submit(get, obj))
-            if len(pending) > workers:  # bounded: at most `workers` objects wait in memory
+            if len(pending) == workers:  # bounded: at most `workers` objects in flight or waiting
                 yield pending.popleft().result()
+            pending.append(pool.submit(get, obj))
         while pending:
             yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+@functools.cache
+def _read_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool of reader threads for the process, shared by the dates worked on at once: not a
+    fresh set of threads (each with its own allocator arena) per date."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read")
 
 
 def _aggregate(
