@@ -9,7 +9,7 @@ bench-out/results.json.
 Whole processes: wall time from start to exit; peak RSS by polling the process tree (psutil,
 every 5 ms), per process (the largest single process) and summed over the tree.
 
-Environment: BENCH_REPS (default 3), BENCH_SKIP (comma list of: s3, noop, chunks, pandas).
+Environment: BENCH_REPS (default 5), BENCH_SKIP (comma list of: s3, noop, chunks, pandas).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ OUT = ROOT / "bench-out"
 DATA = OUT / "data"
 BIN = Path(sys.executable).parent
 PY = sys.executable
-REPS = int(os.environ.get("BENCH_REPS", "3"))
+REPS = int(os.environ.get("BENCH_REPS", "5"))
 CHUNK_REPS = int(os.environ.get("BENCH_CHUNK_REPS", "1"))  # ~60 processes per repetition
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
 FIRST = dt.date(2021, 1, 4)  # a Monday
