@@ -21,8 +21,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -149,8 +149,11 @@ Extracted = tuple[pa.Table, dict[str, Any]]
 
 
 class _Batches:
-    """Extract, then transform and load, batch after batch of dates, on a pool of threads.
+    """Extract, transform and load batch after batch of dates, on a pool of threads.
 
+    Every date of a batch is queued for extraction first; a date is queued for transform and
+    load as soon as it and every earlier date of the batch are extracted (its window is then
+    complete), so those tasks fill the workers that run out of extractions at the batch's end.
     Holds the aggregates of the batch's dates and of the lookback window before it; a window
     date processed by an earlier run comes from staging (or, when its staged aggregates are
     gone, from its source). A date whose window holds a date that failed fails with that error:
@@ -176,25 +179,37 @@ class _Batches:
         for start in range(0, len(dates), BATCH_DATES):
             batch = dates[start : start + BATCH_DATES]
             self._forget_before(lookback_start(batch[0], self.lookback))
-            for outcome in self._each(batch, "extract", self._extract):
-                self.step_done(outcome)
-                if outcome.exit_code:
-                    outcomes[outcome.date] = outcome
-            remaining = [d for d in batch if d not in outcomes]
-            for outcome in self._each(remaining, "load", self._transform_load):
-                self.step_done(outcome)
-                outcomes[outcome.date] = outcome
-            for day in batch:
-                if day not in remaining:
-                    self.step_done(Outcome(day))  # its second step will not come
+            outcomes.update(self._run_batch(batch))
         return outcomes
 
-    def _each(
-        self, dates: list[dt.date], step: str, work: Callable[[dt.date], object]
-    ) -> Iterator[Outcome]:
-        """`work` for every date on the pool, failures recorded; outcomes as they finish."""
+    def _run_batch(self, batch: list[dt.date]) -> dict[dt.date, Outcome]:
+        outcomes: dict[dt.date, Outcome] = {}
+        extracted: set[dt.date] = set()
+        ready = 0  # batch[:ready] have been handed on to transform and load
+        pending = {self._submit("extract", self._extract, day) for day in batch}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                outcome = future.result()
+                self.step_done(outcome)
+                if outcome.date in extracted or outcome.exit_code:
+                    outcomes[outcome.date] = outcome  # loaded, or failed at either step
+                extracted.add(outcome.date)
+            while ready < len(batch) and batch[ready] in extracted:
+                day = batch[ready]
+                ready += 1
+                if day in outcomes:
+                    self.step_done(Outcome(day))  # its extraction failed: no second step
+                else:
+                    pending.add(self._submit("load", self._transform_load, day))
+        return outcomes
 
-        def attempt(day: dt.date) -> Outcome:
+    def _submit(
+        self, step: str, work: Callable[[dt.date], object], day: dt.date
+    ) -> Future[Outcome]:
+        """`work` for `day` on the pool, its failure recorded in job control."""
+
+        def attempt() -> Outcome:
             with logs.step_context(step):
                 try:
                     for_each_date(self.pipeline, [day], work)
@@ -202,11 +217,7 @@ class _Batches:
                     return Outcome(day, exc.failures[day.isoformat()], int(exc.exit_code))
             return Outcome(day)
 
-        futures: list[Future[Outcome]] = [
-            self.pool.submit(contextvars.copy_context().run, attempt, day) for day in dates
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        return self.pool.submit(contextvars.copy_context().run, attempt)
 
     def _extract(self, day: dt.date) -> None:
         self.started[day] = time.time()
