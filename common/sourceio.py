@@ -22,6 +22,7 @@ import pyarrow.csv as pv
 
 from common.domain.report import BAR_SCHEMA, fixed_width_bytes, minute_of_day
 from common.errors import SourceDataError
+from common.storage.base import Stream
 
 _TYPES: dict[str, pa.DataType] = {
     "isin": pa.string(),
@@ -111,42 +112,71 @@ class JoinedObjects:
         return self.header + b"\n" + bytes(self.buffer[span[0] : span[1]])
 
 
+_HEAD = 1 << 16  # read first from a streamed object: its header line and the first rows
+
+
 def join_objects(
-    blobs: Iterable[bytes], *, columns: Mapping[str, str], into: bytearray | None = None
+    objects: Iterable[bytes | Stream],
+    *,
+    columns: Mapping[str, str],
+    into: bytearray | None = None,
 ) -> tuple[JoinedObjects | None, list[bytes]]:
     """(the objects joined under their one header, []) or, when their headers differ or lack
     a mapped column, (None, every object).
 
-    Consumes `blobs` one at a time and keeps only the joined text, so a date's objects are never
-    in memory twice. The text is written into `into` when it fits (a larger buffer replaces it
-    when not): a worker that passes the same buffer date after date touches no fresh memory.
+    An object is its bytes, or an open binary stream (a local file), whose rows are then read
+    straight into the joined text: no copy of the object in between. Consumes `objects` one at a
+    time and keeps only the joined text, so a date's objects are never in memory twice. The
+    text is written into `into` when it fits (a larger buffer replaces it when not): a worker
+    that passes the same buffer date after date touches no fresh memory.
     """
     joined = _Joiner(into if into is not None else bytearray())
-    blobs = iter(blobs)
-    for blob in blobs:
-        skip = len(_BOM) if blob.startswith(_BOM) else 0
-        if len(blob) == skip or blob[skip:].isspace():
+    objects = iter(objects)
+    for obj in objects:
+        head, stream = _head_of(obj)
+        skip = len(_BOM) if head.startswith(_BOM) else 0
+        if stream is None and (len(head) == skip or head[skip:].isspace()):
             joined.spans.append(None)
             continue
-        end = blob.find(b"\n", skip)
+        end = head.find(b"\n", skip)
         if end < 0:
-            end = len(blob)
-        first = blob[skip:end].rstrip(b"\r")
-        if joined.header is None:
-            if not _has_columns(first, columns):
-                return None, [blob, *blobs]
-            joined.header = first
-            joined.append(first + b"\n")
-        elif first != joined.header:
+            end = len(head)
+        first = head[skip:end].rstrip(b"\r")
+        if joined.header is None and not _has_columns(first, columns):
+            return None, [_whole(head, stream), *map(_read_all, objects)]
+        if joined.header is not None and first != joined.header:
             partial = joined.result()
             earlier = [partial.object_bytes(i) for i in range(len(joined.spans))]
-            return None, [*earlier, blob, *blobs]
+            return None, [*earlier, _whole(head, stream), *map(_read_all, objects)]
+        if joined.header is None:
+            joined.header = first
+            joined.append(first + b"\n")
         start = joined.length
-        joined.append(memoryview(blob)[end + 1 :])
-        if joined.length > start and not blob.endswith(b"\n"):
+        joined.append(memoryview(head)[end + 1 :])
+        if stream is not None:
+            joined.append_stream(stream)
+        if joined.length > start and joined.buffer[joined.length - 1] != ord("\n"):
             joined.append(b"\n")
         joined.spans.append((start, joined.length))
     return joined.result(), []
+
+
+def _head_of(obj: bytes | Stream) -> tuple[bytes, Stream | None]:
+    """The object's first bytes, and the stream its remaining bytes are still to come from."""
+    if isinstance(obj, bytes):
+        return obj, None
+    head = obj.read(_HEAD) or b""
+    if b"\n" not in head or head.isspace():  # no whole first line yet, or only blanks: read it all
+        return head + (obj.read() or b""), None
+    return head, obj
+
+
+def _whole(head: bytes, stream: Stream | None) -> bytes:
+    return head if stream is None else head + stream.read()
+
+
+def _read_all(obj: bytes | Stream) -> bytes:
+    return obj if isinstance(obj, bytes) else obj.read()
 
 
 class _Joiner:
@@ -155,14 +185,25 @@ class _Joiner:
         self.header: bytes | None = None
         self.spans: list[tuple[int, int] | None] = []
 
-    def append(self, chunk: bytes | memoryview) -> None:
-        end = self.length + len(chunk)
-        if end > len(self.buffer):  # never resized in place: a view of it may be alive
-            grown = bytearray(max(end, len(self.buffer) * 3 // 2, 1 << 16))
+    def _reserve(self, size: int) -> None:
+        if self.length + size > len(self.buffer):  # never resized in place: a view may be alive
+            grown = bytearray(max(self.length + size, len(self.buffer) * 3 // 2, 1 << 16))
             grown[: self.length] = memoryview(self.buffer)[: self.length]
             self.buffer = grown
-        self.buffer[self.length : end] = chunk
-        self.length = end
+
+    def append(self, chunk: bytes | memoryview) -> None:
+        self._reserve(len(chunk))
+        self.buffer[self.length : self.length + len(chunk)] = chunk
+        self.length += len(chunk)
+
+    def append_stream(self, stream: Stream) -> None:
+        """Everything left in `stream`, read into the buffer in place."""
+        while True:
+            self._reserve(_HEAD)
+            count = stream.readinto(memoryview(self.buffer)[self.length :])
+            if not count:
+                return
+            self.length += count
 
     def result(self) -> JoinedObjects:
         return JoinedObjects(self.buffer, self.length, self.header or b"", tuple(self.spans))

@@ -6,6 +6,7 @@ run and by every date whose previous close needs them, as long as the source is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -33,6 +34,7 @@ from common.sourceio import (
     read_bars,
     read_joined_bars,
 )
+from common.storage.base import Stream
 
 log = logging.getLogger(__name__)
 # Per worker thread: the buffer a date's objects are joined in, reused from date to date (a
@@ -141,14 +143,17 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
     return table, meta
 
 
-def _fetch(pipeline: Pipeline, source_date: SourceDate) -> Iterator[bytes]:
-    """The date's objects in key order, as they arrive; a few reads ahead where that helps."""
+def _fetch(pipeline: Pipeline, source_date: SourceDate) -> Iterator[bytes | Stream]:
+    """The date's objects in key order, as they arrive: open streams, read one after another,
+    where reads do not wait on the network (local files); else bodies, a few reads ahead."""
 
     def get(obj: SourceObject) -> bytes:
         return pipeline.source.get(obj.key).data
 
     if not pipeline.source.concurrent_reads:
-        yield from (get(obj) for obj in source_date.objects)
+        for obj in source_date.objects:
+            with contextlib.closing(pipeline.source.open_object(obj.key)) as stream:
+                yield stream  # read by the consumer before it asks for the next one
         return
     workers = pipeline.config.source.read_workers
     pool = _read_pool(workers)

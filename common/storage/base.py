@@ -25,6 +25,16 @@ class Blob:
     etag: str
 
 
+class Stream(Protocol):
+    """An object opened for reading once, like `open(path, "rb", buffering=0)`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 class ObjectStore(Protocol):
     """What the application needs of a store, and nothing more."""
 
@@ -39,6 +49,11 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> Blob:
         """The object's bytes and ETag; ObjectNotFoundError when it does not exist."""
+        ...
+
+    def open_object(self, key: str) -> Stream:
+        """The object as a binary stream to read once (`read`, `readinto`); the caller closes
+        it. ObjectNotFoundError when it does not exist."""
         ...
 
     def put(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
 from common.faults import crash_point
-from common.storage.base import Blob, ObjectInfo
+from common.storage.base import Blob, ObjectInfo, Stream
 
 # Temporary files and the lock live in a scratch folder of the store, which listings skip; the
 # pipeline puts it under the target's staging prefix so nothing is written outside its prefixes.
@@ -100,6 +100,13 @@ class LocalStore:
             with open(path, "rb") as handle:
                 stat = os.fstat(handle.fileno())
                 return Blob(handle.read(), _etag(stat))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFoundError(self.location(key)) from exc
+
+    def open_object(self, key: str) -> Stream:
+        path = self._path(key)
+        try:
+            return open(path, "rb", buffering=0)  # the caller closes it
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFoundError(self.location(key)) from exc
 

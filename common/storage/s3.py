@@ -8,6 +8,7 @@ whatever is still failing afterwards is translated into the project's error tree
 from __future__ import annotations
 
 import functools
+import io
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +26,7 @@ from common.errors import (
     StorageTransientError,
     XetraEtlError,
 )
-from common.storage.base import Blob, ObjectInfo, join_key
+from common.storage.base import Blob, ObjectInfo, Stream, join_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -124,6 +125,9 @@ class S3Store:
             return Blob(response["Body"].read(), response["ETag"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, f"reading {self.location(key)}") from exc
+
+    def open_object(self, key: str) -> Stream:
+        return io.BytesIO(self.get(key).data)
 
     def put(
         self,

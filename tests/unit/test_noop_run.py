@@ -12,7 +12,7 @@ from common import localrun
 from common.app.context import Pipeline
 from common.config import Config, parse_config
 from common.demo import generate
-from common.storage.base import Blob, ObjectInfo
+from common.storage.base import Blob, ObjectInfo, Stream
 from common.storage.local import LocalStore
 
 
@@ -22,6 +22,10 @@ class CountingStore(LocalStore):
     def get(self, key: str) -> Blob:
         CountingStore.gets += 1
         return super().get(key)
+
+    def open_object(self, key: str) -> Stream:
+        CountingStore.gets += 1
+        return super().open_object(key)
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
         yield from super().list(prefix, start_after=start_after)

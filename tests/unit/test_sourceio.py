@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
+from common import sourceio
 from common.domain.columns import XETRA_HEADER_NAMES
 from common.errors import ExitCode, SourceDataError
 from common.sourceio import join_objects, read_bars, read_joined_bars
+from common.storage.base import Stream
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (
@@ -169,3 +172,32 @@ def test_a_bad_value_makes_the_joined_parse_step_aside() -> None:
     )
     assert joined is not None
     assert read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY) is None
+
+
+@pytest.mark.parametrize("head", [4, 64, 1 << 16])
+def test_streamed_objects_join_like_their_bytes(
+    head: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    monkeypatch.setattr(sourceio, "_HEAD", head)
+    big = HEADER + MINIMAL * 2000  # longer than any head: the rest is read in place
+    objects = [*DATE_OBJECTS, b"  \n\n", big]
+    opened: list[Stream] = []
+    request.addfinalizer(lambda: [stream.close() for stream in opened])
+
+    def streams(blobs: list[bytes]) -> list[Stream]:
+        for index, blob in enumerate(blobs):
+            path = tmp_path / f"{len(list(tmp_path.iterdir()))}-{index}.csv"
+            path.write_bytes(blob)
+            opened.append(open(path, "rb", buffering=0))  # noqa: SIM115
+        return opened[-len(blobs) :]
+
+    from_bytes, _ = join_objects(objects, columns=XETRA_HEADER_NAMES)
+    from_streams, _ = join_objects(streams(objects), columns=XETRA_HEADER_NAMES)
+    assert from_bytes is not None and from_streams is not None
+    assert bytes(from_streams.data) == bytes(from_bytes.data)
+    assert from_streams.spans == from_bytes.spans
+
+    differing = [HEADER + ALL_QUOTED, OTHER_HEADER + MINIMAL, big]
+    joined, rest = join_objects(streams(differing), columns=XETRA_HEADER_NAMES)
+    assert joined is None
+    assert [read(blob) for blob in rest] == [read(blob) for blob in differing]
