@@ -219,49 +219,48 @@ def _has_columns(header: bytes, columns: Mapping[str, str]) -> bool:
 
 def read_joined_bars(
     joined: JoinedObjects, *, columns: Mapping[str, str], day: dt.date
-) -> pa.Table | None:
-    """The rows of all joined objects in one parse; None when a value does not parse or a row
-    breaks a rule: then the caller reads object by object with `read_bars`, which names the
-    object, line and column."""
+) -> tuple[pa.Table, np.ndarray | None] | None:
+    """The rows of all joined objects in one parse, and each row's minute of the day when the
+    quick checks computed it; None when a value does not parse or a row breaks a rule: then the
+    caller reads object by object with `read_bars`, which names the object, line and column."""
     if joined.length <= len(joined.header) + 1:
-        return BAR_SCHEMA.empty_table()
+        return BAR_SCHEMA.empty_table(), None
     try:
         # 1 MiB blocks keep the parser's working set small; one concatenation afterwards gives
         # the contiguous columns that the checks and aggregates read as numpy arrays.
         table = _parse(pa.py_buffer(joined.data), columns, block_size=1 << 20).combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if not _plainly_valid(table, day) and _first_invalid_row(table, day) is not None:
+    minutes = _plainly_valid_minutes(table, day)
+    if minutes is None and _first_invalid_row(table, day) is not None:
         return None
-    return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
+    return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA), minutes
 
 
-def _plainly_valid(table: pa.Table, day: dt.date) -> bool:
-    """Whether every row passes every rule, decided in a few numpy passes over the raw buffers.
+def _plainly_valid_minutes(table: pa.Table, day: dt.date) -> np.ndarray | None:
+    """Each row's minute of the day when every row passes every rule, decided in a few numpy
+    passes over the raw buffers.
 
-    False means "not plainly": unusual encodings (values of other widths, NaN) or a broken rule;
+    None means "not plainly": unusual encodings (values of other widths, NaN) or a broken rule;
     `_first_invalid_row` then decides, and finds the row.
     """
     table = table.combine_chunks()
-    if table.num_rows == 0:
-        return True
-    if any(column.null_count for column in table.columns):
-        return False
+    if table.num_rows == 0 or any(column.null_count for column in table.columns):
+        return None
     dates = fixed_width_bytes(table["date"].chunk(0), 10)
     if dates is None or not (dates == np.frombuffer(day.isoformat().encode(), np.uint8)).all():
-        return False
+        return None
     if fixed_width_bytes(table["isin"].chunk(0), 12) is None:
-        return False
-    if minute_of_day(table["time"].chunk(0)) is None:
-        return False
-    if (np.asarray(table["traded_volume"].chunk(0)) < 0).any():
-        return False
+        return None
+    minutes = minute_of_day(table["time"].chunk(0))
+    if minutes is None or (np.asarray(table["traded_volume"].chunk(0)) < 0).any():
+        return None
     start, high, low, end = (
         np.asarray(table[name].chunk(0))
         for name in ("start_price", "max_price", "min_price", "end_price")
     )
     # Comparisons with NaN are false, so NaN is never "plainly" valid.
-    return bool(
+    valid = (
         (low > 0).all()
         and (low <= high).all()
         and (start >= low).all()
@@ -269,6 +268,7 @@ def _plainly_valid(table: pa.Table, day: dt.date) -> bool:
         and (end >= low).all()
         and (end <= high).all()
     )
+    return minutes if valid else None
 
 
 def _read_header(data: bytes, key: str) -> list[str]:

@@ -190,14 +190,17 @@ def _aggregate(
     zero_volume = pipeline.config.pipeline.include_zero_volume_rows
     day = source_date.date
     if joined is not None:
-        fast = read_joined_bars(joined, columns=columns, day=day)
-        if fast is not None:
-            table = aggregates_of_unique_minutes(fast, include_zero_volume_rows=zero_volume)
+        parsed = read_joined_bars(joined, columns=columns, day=day)
+        if parsed is not None:
+            fast, minutes = parsed
+            table = aggregates_of_unique_minutes(
+                fast, include_zero_volume_rows=zero_volume, minutes=minutes
+            )
             if table is None and not _repeats_a_minute(fast):  # NaN or odd times
                 table = daily_aggregates(fast, include_zero_volume_rows=zero_volume)
             if table is not None:
                 return fast.num_rows, 0, table
-        del fast
+        del parsed
         blobs = [joined.object_bytes(i) for i in range(len(source_date.objects))]
         del joined
     parts = [

@@ -70,7 +70,7 @@ def daily_aggregates(bars: pa.Table, *, include_zero_volume_rows: bool = False) 
 
 
 def aggregates_of_unique_minutes(
-    bars: pa.Table, *, include_zero_volume_rows: bool = False
+    bars: pa.Table, *, include_zero_volume_rows: bool = False, minutes: np.ndarray | None = None
 ) -> pa.Table | None:
     """`daily_aggregates` in a few linear numpy passes, or None when it does not apply.
 
@@ -85,7 +85,8 @@ def aggregates_of_unique_minutes(
         return AGGREGATE_SCHEMA.empty_table()
     if any(column.null_count for column in bars.columns):
         return None
-    minutes = minute_of_day(bars["time"].chunk(0))
+    if minutes is None:  # `minutes`: each row's minute_of_day, when the caller has it already
+        minutes = minute_of_day(bars["time"].chunk(0))
     if minutes is None:
         return None
     isins = pc.dictionary_encode(bars["isin"].chunk(0))

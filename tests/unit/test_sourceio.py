@@ -139,9 +139,12 @@ DATE_OBJECTS = [
 def test_joined_objects_parse_to_the_rows_of_each_object_in_turn() -> None:
     joined, rest = join_objects(iter(DATE_OBJECTS), columns=XETRA_HEADER_NAMES)
     assert joined is not None and rest == []
-    table = read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY)
-    assert table is not None
+    parsed = read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY)
+    assert parsed is not None
+    table, minutes = parsed
     assert table.to_pylist() == [row for blob in DATE_OBJECTS for row in read(blob)]
+    assert minutes is not None
+    assert minutes.tolist() == [int(t[:2]) * 60 + int(t[3:]) for t in table["time"].to_pylist()]
 
 
 def test_joined_objects_hand_back_each_object_with_the_same_lines() -> None:
