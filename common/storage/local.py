@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -95,18 +96,16 @@ class LocalStore:
                 yield ObjectInfo(key, stat.st_size, _etag(stat))
 
     def get(self, key: str) -> Blob:
-        path = self._path(key)
-        try:
-            with open(path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                return Blob(handle.read(), _etag(stat))
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-            raise ObjectNotFoundError(self.location(key)) from exc
+        with self._open(key) as handle:
+            return Blob(handle.readall(), _etag(os.fstat(handle.fileno())))
 
     def open_object(self, key: str) -> Stream:
+        return self._open(key)  # the caller closes it
+
+    def _open(self, key: str) -> io.FileIO:
         path = self._path(key)
         try:
-            return open(path, "rb", buffering=0)  # the caller closes it
+            return io.FileIO(path, "r")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFoundError(self.location(key)) from exc
 
