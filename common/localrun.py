@@ -13,10 +13,12 @@ and network I/O) releases the GIL, and one process pays the interpreter and impo
 
 from __future__ import annotations
 
+import bisect
 import contextvars
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -109,8 +111,9 @@ def run_local(
     pipeline = build_pipeline(config, run_id)
     lock = RunLock(pipeline.target, pipeline.layout, config.pipeline.lock_ttl_seconds)
     lease = lock.acquire(run_id)
-    log_dir = tempfile.mkdtemp(prefix="xetra-run-")
-    file_handler = _json_file_handler(Path(log_dir) / "log-main.jsonl")
+    log_fd, log_name = tempfile.mkstemp(prefix="xetra-run-", suffix=".jsonl")
+    os.close(log_fd)
+    file_handler = _json_file_handler(Path(log_name))
     logs.add_handler(file_handler)
     try:
         with logs.step_context("discover"):
@@ -141,7 +144,7 @@ def run_local(
     finally:
         logging.getLogger().removeHandler(file_handler)
         file_handler.close()
-        _save_logs(pipeline, Path(log_dir))
+        _save_logs(pipeline, Path(log_name))
         lock.release(lease)
 
 
@@ -168,6 +171,7 @@ class _Batches:
         step_done: Callable[[Outcome], None],
     ) -> None:
         self.pipeline, self.listing, self.pool, self.step_done = pipeline, listing, pool, step_done
+        self.source_dates = sorted(listing)
         self.lookback = pipeline.config.pipeline.prev_close_lookback_days
         self.aggregates: dict[dt.date, Extracted] = {}
         self.errors: dict[dt.date, BaseException] = {}
@@ -228,9 +232,9 @@ class _Batches:
             raise
 
     def _transform_load(self, day: dt.date) -> None:
-        window = {
-            d: s for d, s in self.listing.items() if lookback_start(day, self.lookback) <= d < day
-        }
+        dates = self.source_dates
+        start = bisect.bisect_left(dates, lookback_start(day, self.lookback))
+        window = {d: self.listing[d] for d in dates[start : bisect.bisect_left(dates, day)]}
         aggregates, meta = self.aggregates[day]
         with logs.step_context("transform"):
             rows, report_meta = report_for(
@@ -254,21 +258,20 @@ class _Batches:
         return self.aggregates[day][0]
 
     def _forget_before(self, day: dt.date) -> None:
-        for old in [d for d in self.aggregates if d < day]:
-            del self.aggregates[old]
+        for held in (self.aggregates, self.errors, self.started):
+            for old in [d for d in held if d < day]:
+                del held[old]
 
 
-def _save_logs(pipeline: Pipeline, log_dir: Path) -> None:
-    """Store every process's JSON log lines, in time order, beside the run report."""
+def _save_logs(pipeline: Pipeline, log_path: Path) -> None:
+    """Store the run's JSON log lines, in time order, beside the run report."""
     lines: list[tuple[str, str]] = []
-    for path in sorted(log_dir.glob("log-*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                lines.append((json.loads(line)["ts"], line))
-            except (ValueError, KeyError):
-                continue
-        path.unlink()
-    log_dir.rmdir()
+    for line in log_path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append((json.loads(line)["ts"], line))
+        except (ValueError, KeyError):
+            continue
+    log_path.unlink()
     body = "".join(line + "\n" for _, line in sorted(lines, key=lambda pair: pair[0]))
     try:
         pipeline.target.put(pipeline.layout.run_log_key(pipeline.run_id), body.encode())
