@@ -94,24 +94,19 @@ def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tabl
     try:
         return from_parquet(pipeline.target.get(key).data)
     except ObjectNotFoundError:
-        log.info("extracting %s, needed as previous-close input", source_date.date)
+        log.info("no staged aggregates for %s: extracting them from the source", source_date.date)
         return _extract_source(pipeline, source_date)
 
 
 def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
-    # The date's text goes into this thread's buffer from the date before: no fresh memory.
     size = sum(obj.size + 1 for obj in source_date.objects)  # +1: a newline may be added
-    buffer = getattr(_join_buffers, "buffer", None)
-    _join_buffers.buffer = None  # a date's text lives in one buffer at a time, not two
-    if buffer is None or len(buffer) < size:
-        del buffer
-        buffer = bytearray(size * 5 // 4)  # headroom: dates differ in size; zeroing is not free
     joined, blobs = join_objects(
-        _fetch(pipeline, source_date), columns=pipeline.config.source.columns, into=buffer
+        _fetch(pipeline, source_date),
+        columns=pipeline.config.source.columns,
+        into=_take_join_buffer(size),
     )
-    del buffer
     if joined is not None:
-        _join_buffers.buffer = joined.buffer
+        _join_buffers.buffer = joined.buffer  # for this thread's next date
     crash_point("extract:read")
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]
@@ -141,6 +136,19 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
     for warning in warnings:
         log.warning("%s: %s", source_date.date, warning)
     return table, meta
+
+
+def _take_join_buffer(size: int) -> bytearray:
+    """This thread's buffer from its date before, when it holds `size` bytes; else a new one.
+
+    Taken, not shared: a date's text lives in one buffer at a time, not two.
+    """
+    buffer: bytearray | None = getattr(_join_buffers, "buffer", None)
+    _join_buffers.buffer = None
+    if buffer is not None and len(buffer) >= size:
+        return buffer
+    del buffer  # freed before its larger successor is made
+    return bytearray(size * 5 // 4)  # headroom: dates differ in size; zeroing is not free
 
 
 def _fetch(pipeline: Pipeline, source_date: SourceDate) -> Iterator[bytes | Stream]:
