@@ -330,6 +330,7 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     from common.demo import generate
     from common.domain.dates import lookback_start
     from common.domain.jobcontrol import DateRecord, State
+    from common.source_reader import SourceReader
     from common.storage.local import LocalStore
     from common.storage.s3 import S3Store
 
@@ -370,7 +371,9 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     from common.storage.s3 import make_client
 
     s3 = make_client(server.endpoint_url)
-    pipeline = Pipeline(config, S3Store(src, "", s3), S3Store(tgt, "", s3), "bench-seed")
+    source = S3Store(src, "", s3)
+    reader = SourceReader(source, config.source)
+    pipeline = Pipeline(config, source, S3Store(tgt, "", s3), "bench-seed", reader)
     lookback = config.pipeline.prev_close_lookback_days
     found = list_source_dates(pipeline.source, lookback_start(first, lookback), last)
     fingerprints = {d: s.fingerprint for d, s in found.items()}

@@ -24,6 +24,7 @@ from common.app.context import Pipeline, for_each_date, new_run_id
 from common.config import Config, load_config
 from common.domain.dates import parse_date, parse_work_item
 from common.errors import ConfigError, ExitCode, XetraEtlError
+from common.source_reader import SourceReader
 from common.storage.factory import open_store
 
 log = logging.getLogger("xetra_etl")
@@ -32,15 +33,17 @@ RUN_ID_ENV = "XETRA_RUN_ID"
 
 
 def build_pipeline(config: Config, run_id: str) -> Pipeline:
+    source = open_store(config.source.uri, endpoint_url=config.source.endpoint_url)
     return Pipeline(
         config=config,
-        source=open_store(config.source.uri, endpoint_url=config.source.endpoint_url),
+        source=source,
         target=open_store(
             config.target.uri,
             endpoint_url=config.target.endpoint_url,
             scratch=f"{config.target.staging_prefix}/.tmp",
         ),
         run_id=run_id,
+        reader=SourceReader(source, config.source),
     )
 
 

@@ -13,16 +13,15 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-from common.domain.report import BAR_SCHEMA, fixed_width_bytes, minute_of_day
+from common.domain.report import BAR_SCHEMA
+from common.domain.rules import first_broken_row
 from common.errors import SourceDataError
-from common.storage.base import Stream
+from common.kernels import not_hh_mm
 
 _TYPES: dict[str, pa.DataType] = {
     "isin": pa.string(),
@@ -35,6 +34,16 @@ _TYPES: dict[str, pa.DataType] = {
     "traded_volume": pa.int64(),
 }
 _BOM = b"\xef\xbb\xbf"
+
+
+class Stream(Protocol):
+    """An object opened for reading once, like `open(path, "rb", buffering=0)`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
 
 
 def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date) -> pa.Table:
@@ -53,19 +62,21 @@ def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date
             column=missing[0],
         )
     try:
-        table = _parse(io.BytesIO(data), columns, block_size=1 << 26)
+        table = parse_csv(io.BytesIO(data), columns, block_size=1 << 26)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise diagnose(data, key=key, columns=columns, fallback=str(exc)) from exc
-    problem = _first_invalid_row(table, day)
+    problem = first_broken_row(table, day, not_hh_mm)
     if problem is not None:
-        row, canonical, message = problem
         raise SourceDataError(
-            message, key=key, line=line_of_row(data, row), column=columns[canonical]
+            problem.message,
+            key=key,
+            line=line_of_row(data, problem.row),
+            column=columns[problem.column],
         )
     return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
 
 
-def _parse(source: Any, columns: Mapping[str, str], *, block_size: int) -> pa.Table:
+def parse_csv(source: Any, columns: Mapping[str, str], *, block_size: int) -> pa.Table:
     """One `read_csv` of only the mapped columns, typed, renamed to canonical names.
 
     Raises pyarrow's errors; callers decide between diagnosing and falling back.
@@ -217,60 +228,6 @@ def _has_columns(header: bytes, columns: Mapping[str, str]) -> bool:
     return all(name in names for name in columns.values())
 
 
-def read_joined_bars(
-    joined: JoinedObjects, *, columns: Mapping[str, str], day: dt.date
-) -> tuple[pa.Table, np.ndarray | None] | None:
-    """The rows of all joined objects in one parse, and each row's minute of the day when the
-    quick checks computed it; None when a value does not parse or a row breaks a rule: then the
-    caller reads object by object with `read_bars`, which names the object, line and column."""
-    if joined.length <= len(joined.header) + 1:
-        return BAR_SCHEMA.empty_table(), None
-    try:
-        # 1 MiB blocks keep the parser's working set small; one concatenation afterwards gives
-        # the contiguous columns that the checks and aggregates read as numpy arrays.
-        table = _parse(pa.py_buffer(joined.data), columns, block_size=1 << 20).combine_chunks()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    minutes = _plainly_valid_minutes(table, day)
-    if minutes is None and _first_invalid_row(table, day) is not None:
-        return None
-    return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA), minutes
-
-
-def _plainly_valid_minutes(table: pa.Table, day: dt.date) -> np.ndarray | None:
-    """Each row's minute of the day when every row passes every rule, decided in a few numpy
-    passes over the raw buffers.
-
-    None means "not plainly": unusual encodings (values of other widths, NaN) or a broken rule;
-    `_first_invalid_row` then decides, and finds the row.
-    """
-    table = table.combine_chunks()
-    if table.num_rows == 0 or any(column.null_count for column in table.columns):
-        return None
-    dates = fixed_width_bytes(table["date"].chunk(0), 10)
-    if dates is None or not (dates == np.frombuffer(day.isoformat().encode(), np.uint8)).all():
-        return None
-    if fixed_width_bytes(table["isin"].chunk(0), 12) is None:
-        return None
-    minutes = minute_of_day(table["time"].chunk(0))
-    if minutes is None or (np.asarray(table["traded_volume"].chunk(0)) < 0).any():
-        return None
-    start, high, low, end = (
-        np.asarray(table[name].chunk(0))
-        for name in ("start_price", "max_price", "min_price", "end_price")
-    )
-    # Comparisons with NaN are false, so NaN is never "plainly" valid.
-    valid = (
-        (low > 0).all()
-        and (low <= high).all()
-        and (start >= low).all()
-        and (start <= high).all()
-        and (end >= low).all()
-        and (end <= high).all()
-    )
-    return minutes if valid else None
-
-
 def _read_header(data: bytes, key: str) -> list[str]:
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
     try:
@@ -278,67 +235,6 @@ def _read_header(data: bytes, key: str) -> list[str]:
     except UnicodeDecodeError as exc:
         raise SourceDataError("the header is not UTF-8", key=key, line=1) from exc
     return next(csv.reader([text]))
-
-
-def _first_invalid_row(table: pa.Table, day: dt.date) -> tuple[int, str, str] | None:
-    """(row index, canonical column, message) of the first row that breaks a rule, if any."""
-    checks: list[tuple[str, pa.ChunkedArray, str]] = []
-    for name in _TYPES:
-        checks.append((name, pc.is_null(table[name]), "empty value"))
-    checks += [
-        (
-            "date",
-            pc.not_equal(table["date"], day.isoformat()),
-            f"date differs from its folder {day}",
-        ),
-        ("time", _not_hh_mm(table["time"]), "time is not hh:mm"),
-        ("isin", pc.not_equal(pc.utf8_length(table["isin"]), 12), "ISIN is not 12 characters"),
-        ("traded_volume", pc.less(table["traded_volume"], 0), "traded volume is negative"),
-    ]
-    for name in ("start_price", "max_price", "min_price", "end_price"):
-        checks.append((name, pc.less_equal(table[name], 0), "price is not positive"))
-    checks += [
-        ("min_price", pc.greater(table["min_price"], table["max_price"]), "min price above max"),
-        ("start_price", _outside(table, "start_price"), "start price outside min..max"),
-        ("end_price", _outside(table, "end_price"), "end price outside min..max"),
-    ]
-    first: tuple[int, str, str] | None = None
-    for name, mask, message in checks:
-        if not pc.any(mask).as_py():  # the usual case: one cheap reduction, no index search
-            continue
-        hits = pc.indices_nonzero(pc.fill_null(mask, False))
-        if len(hits):
-            row = hits[0].as_py()
-            if first is None or row < first[0]:
-                first = (row, name, message)
-    return first
-
-
-_HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
-
-
-def _not_hh_mm(times: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Where a time is not `hh:mm` (00:00-23:59); the regex, or numpy on the raw bytes."""
-    chunks = []
-    for chunk in times.chunks:
-        fast = _not_hh_mm_bytes(chunk)
-        chunks.append(
-            fast if fast is not None else pc.invert(pc.match_substring_regex(chunk, _HH_MM))
-        )
-    return pa.chunked_array(chunks, pa.bool_())
-
-
-def _not_hh_mm_bytes(chunk: pa.Array) -> pa.Array | None:
-    """The regex's answer without it, when every value is valid `hh:mm`; None otherwise."""
-    if minute_of_day(chunk) is None:
-        return None
-    return pa.array(np.zeros(len(chunk), np.bool_))
-
-
-def _outside(table: pa.Table, column: str) -> pa.ChunkedArray:
-    return pc.or_(
-        pc.less(table[column], table["min_price"]), pc.greater(table[column], table["max_price"])
-    )
 
 
 def line_of_row(data: bytes, row: int) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from common.app.reading import DateReader
 from common.config import Config
 from common.domain.jobcontrol import mark_failed, window_digest
 from common.errors import DateFailedError, ExitCode, XetraEtlError
@@ -39,6 +40,7 @@ class Pipeline:
     source: ObjectStore
     target: ObjectStore
     run_id: str
+    reader: DateReader  # of `source`
     layout: TargetLayout = field(init=False)
     jobs: JobStore = field(init=False)
 

@@ -38,10 +38,6 @@ class SourceDate:
         return fingerprint(self.objects)
 
 
-def date_folder(day: dt.date) -> str:
-    return f"{day.isoformat()}/"
-
-
 def parse_key(key: str) -> tuple[dt.date, int, int | None] | None:
     """(date, hour, minute or None) of a source key, or None when the key is not a source file."""
     match = _KEY.match(key)

@@ -25,23 +25,10 @@ class Blob:
     etag: str
 
 
-class Stream(Protocol):
-    """An object opened for reading once, like `open(path, "rb", buffering=0)`."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def readinto(self, buffer: memoryview, /) -> int | None: ...
-
-    def close(self) -> None: ...
-
-
 class ObjectStore(Protocol):
     """What the application needs of a store, and nothing more."""
 
     uri: str
-    # Whether reading several objects at once beats reading them one after another: true where
-    # each request waits on the network, false for local files (threads would only contend).
-    concurrent_reads: bool
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
         """Objects whose key starts with `prefix`, in key order, after `start_after`."""
@@ -49,11 +36,6 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> Blob:
         """The object's bytes and ETag; ObjectNotFoundError when it does not exist."""
-        ...
-
-    def open_object(self, key: str) -> Stream:
-        """The object as a binary stream to read once (`read`, `readinto`); the caller closes
-        it. ObjectNotFoundError when it does not exist."""
         ...
 
     def put(

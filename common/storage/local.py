@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
 from common.faults import crash_point
-from common.storage.base import Blob, ObjectInfo, Stream
+from common.storage.base import Blob, ObjectInfo
 
 # Temporary files and the lock live in a scratch folder of the store, which listings skip; the
 # pipeline puts it under the target's staging prefix so nothing is written outside its prefixes.
@@ -30,8 +30,6 @@ def _etag(stat: os.stat_result) -> str:
 
 
 class LocalStore:
-    concurrent_reads = False
-
     def __init__(
         self, root: str | os.PathLike[str], *, durable: bool = True, scratch: str = DEFAULT_SCRATCH
     ) -> None:
@@ -99,8 +97,10 @@ class LocalStore:
         with self._open(key) as handle:
             return Blob(handle.readall(), _etag(os.fstat(handle.fileno())))
 
-    def open_object(self, key: str) -> Stream:
-        return self._open(key)  # the caller closes it
+    def open_object(self, key: str) -> io.FileIO:
+        """The object as a file to read once (the source reader reads it into its buffer);
+        the caller closes it."""
+        return self._open(key)
 
     def _open(self, key: str) -> io.FileIO:
         path = self._path(key)

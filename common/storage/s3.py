@@ -8,7 +8,6 @@ whatever is still failing afterwards is translated into the project's error tree
 from __future__ import annotations
 
 import functools
-import io
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +25,7 @@ from common.errors import (
     StorageTransientError,
     XetraEtlError,
 )
-from common.storage.base import Blob, ObjectInfo, Stream, join_key
+from common.storage.base import Blob, ObjectInfo, join_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -90,8 +89,6 @@ def _shared_loader() -> botocore.loaders.Loader:
 
 
 class S3Store:
-    concurrent_reads = True
-
     def __init__(self, bucket: str, prefix: str, client: S3Client) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -125,9 +122,6 @@ class S3Store:
             return Blob(response["Body"].read(), response["ETag"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, f"reading {self.location(key)}") from exc
-
-    def open_object(self, key: str) -> Stream:
-        return io.BytesIO(self.get(key).data)
 
     def put(
         self,

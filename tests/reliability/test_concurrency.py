@@ -6,12 +6,14 @@ import datetime as dt
 import os
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
 from common.app.context import Pipeline
-from common.config import parse_config
+from common.config import Config, parse_config
 from common.domain.jobcontrol import DateRecord, State
+from common.source_reader import SourceReader
 from common.storage.local import LocalStore
 from tests.e2e.conftest import LAST, Place, console_script
 
@@ -63,7 +65,7 @@ def test_job_control_loses_no_update_when_writers_race(tmp_path: object) -> None
     days = [dt.date(2021, 1, 1) + dt.timedelta(days=i) for i in range(40)]
 
     def writer(offset: int) -> None:
-        pipeline = Pipeline(config, LocalStore(tmp_path), LocalStore(tmp_path), f"run-{offset}")
+        pipeline = _pipeline(config, tmp_path, f"run-{offset}")
         for day in days[offset::4]:
             pipeline.jobs.write(DateRecord(day, State.DONE, "fp", "in", 1, f"run-{offset}"))
             pipeline.jobs.rebuild_meta()
@@ -73,7 +75,7 @@ def test_job_control_loses_no_update_when_writers_race(tmp_path: object) -> None
         thread.start()
     for thread in threads:
         thread.join()
-    pipeline = Pipeline(config, LocalStore(tmp_path), LocalStore(tmp_path), "check")
+    pipeline = _pipeline(config, tmp_path, "check")
     final = pipeline.jobs.rebuild_meta()
     assert sorted(final) == days
     from common.domain.jobcontrol import parse_meta
@@ -99,3 +101,8 @@ def test_corrupted_date_record_makes_that_date_run_again(local_place: Place) -> 
     report = local_place.run()
     assert report["exit_code"] == 0
     assert {d["date"] for d in report["dates"] if d["state"] == "done"} == {"2021-03-09"}
+
+
+def _pipeline(config: Config, root: Path, run_id: str) -> Pipeline:
+    store = LocalStore(root)
+    return Pipeline(config, store, store, run_id, SourceReader(store, config.source))

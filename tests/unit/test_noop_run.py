@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from common import localrun
 from common.app.context import Pipeline
 from common.config import Config, parse_config
 from common.demo import generate
-from common.storage.base import Blob, ObjectInfo, Stream
+from common.source_reader import SourceReader
+from common.storage.base import Blob, ObjectInfo
 from common.storage.local import LocalStore
 
 
@@ -23,7 +25,7 @@ class CountingStore(LocalStore):
         CountingStore.gets += 1
         return super().get(key)
 
-    def open_object(self, key: str) -> Stream:
+    def open_object(self, key: str) -> io.FileIO:
         CountingStore.gets += 1
         return super().open_object(key)
 
@@ -51,9 +53,9 @@ def test_second_run_fetches_no_source_object(
     )
 
     def counting_pipeline(config: Config, run_id: str) -> Pipeline:
-        return Pipeline(
-            config, CountingStore(config.source.uri), LocalStore(config.target.uri), run_id
-        )
+        source = CountingStore(config.source.uri)
+        reader = SourceReader(source, config.source)
+        return Pipeline(config, source, LocalStore(config.target.uri), run_id, reader)
 
     monkeypatch.setattr(localrun, "build_pipeline", counting_pipeline)
     first = localrun.run_local(

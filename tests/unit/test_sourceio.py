@@ -10,8 +10,7 @@ import pytest
 from common import sourceio
 from common.domain.columns import XETRA_HEADER_NAMES
 from common.errors import ExitCode, SourceDataError
-from common.sourceio import join_objects, read_bars, read_joined_bars
-from common.storage.base import Stream
+from common.sourceio import Stream, join_objects, read_bars
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (
@@ -136,17 +135,6 @@ DATE_OBJECTS = [
 ]
 
 
-def test_joined_objects_parse_to_the_rows_of_each_object_in_turn() -> None:
-    joined, rest = join_objects(iter(DATE_OBJECTS), columns=XETRA_HEADER_NAMES)
-    assert joined is not None and rest == []
-    parsed = read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY)
-    assert parsed is not None
-    table, minutes = parsed
-    assert table.to_pylist() == [row for blob in DATE_OBJECTS for row in read(blob)]
-    assert minutes is not None
-    assert minutes.tolist() == [int(t[:2]) * 60 + int(t[3:]) for t in table["time"].to_pylist()]
-
-
 def test_joined_objects_hand_back_each_object_with_the_same_lines() -> None:
     joined, _ = join_objects(DATE_OBJECTS, columns=XETRA_HEADER_NAMES)
     assert joined is not None
@@ -167,14 +155,6 @@ def test_a_header_without_a_mapped_column_is_not_joined() -> None:
     objects = [HEADER.replace(b"EndPrice", b"ClosePrice") + MINIMAL, HEADER + MINIMAL]
     joined, rest = join_objects(objects, columns=XETRA_HEADER_NAMES)
     assert joined is None and rest == objects
-
-
-def test_a_bad_value_makes_the_joined_parse_step_aside() -> None:
-    joined, _ = join_objects(
-        [HEADER + MINIMAL, HEADER + MINIMAL.replace(b"132.5", b"13x")], columns=XETRA_HEADER_NAMES
-    )
-    assert joined is not None
-    assert read_joined_bars(joined, columns=XETRA_HEADER_NAMES, day=DAY) is None
 
 
 @pytest.mark.parametrize("head", [4, 64, 1 << 16])

@@ -1,0 +1,34 @@
+"""What the application needs of a source reader: one call that gives a date's minute bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from common.domain.layout import SourceDate
+
+
+@dataclass(frozen=True)
+class DateBars:
+    """A date's validated minute bars (`BAR_SCHEMA`), one row per ISIN and minute.
+
+    `minutes` holds each row's minute of the day; `duplicates` counts the rows dropped because
+    they repeated an earlier row exactly.
+    """
+
+    bars: pa.Table
+    minutes: np.ndarray
+    duplicates: int
+
+    @property
+    def rows_read(self) -> int:
+        return int(self.bars.num_rows) + self.duplicates
+
+
+class DateReader(Protocol):
+    def read_date(self, source_date: SourceDate) -> DateBars:
+        """The date's bars; SourceDataError names the object, line and column of a bad value."""
+        ...
