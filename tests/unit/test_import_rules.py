@@ -1,0 +1,131 @@
+"""Layers point inward, checked on the source: a table of who may not import what.
+
+A rule names a package folder (or module) of the repository and the modules it must not import
+(a name forbids the module and everything under it). Moving modules means updating this table.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+_NO_IO = (
+    "os",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "socket",
+    "subprocess",
+    "fcntl",
+    "urllib",
+    "http",
+    "requests",
+    "boto3",
+    "botocore",
+    "obstore",
+    "yaml",
+    "pyarrow.csv",
+    "pyarrow.parquet",
+    "pyarrow.dataset",
+    "pyarrow.fs",
+)
+_PROJECT_IO = (
+    "common.storage",
+    "common.sourceio",
+    "common.source_reader",
+    "common.parquetio",
+    "common.catalog",
+    "common.jobstore",
+    "common.config",
+    "common.entry",
+    "common.localrun",
+    "common.app",
+    "steps",
+)
+_CONCRETE_ADAPTERS = (
+    "common.storage.s3",
+    "common.storage.local",
+    "common.storage.factory",
+    "common.sourceio",
+    "common.source_reader",
+    "boto3",
+    "botocore",
+    "obstore",
+)
+
+
+@dataclass(frozen=True)
+class ImportRule:
+    where: str  # a folder or a .py file, relative to the repository
+    forbidden: tuple[str, ...]
+    why: str
+
+
+RULES = (
+    ImportRule("common/domain", _NO_IO + _PROJECT_IO, "the domain is pure: no I/O, no YAML"),
+    ImportRule("common/kernels.py", _NO_IO + _PROJECT_IO, "kernels compute, they read nothing"),
+    ImportRule("common/app", _CONCRETE_ADAPTERS, "the application sees only interfaces"),
+    ImportRule("workflows", ("steps",), "manifests are rendered without step code"),
+)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def breaches(rule: ImportRule, root: Path = REPO) -> set[str]:
+    place = root / rule.where
+    files = sorted(place.rglob("*.py")) if place.is_dir() else [place]
+    return {
+        f"{path.relative_to(root)} imports {name}: {rule.why}"
+        for path in files
+        for name in imported_modules(path)
+        if any(name == bad or name.startswith(bad + ".") for bad in rule.forbidden)
+    }
+
+
+def test_every_import_rule_holds() -> None:
+    for rule in RULES:
+        assert (REPO / rule.where).exists(), f"{rule.where} moved: update the rule table"
+    assert set().union(*(breaches(rule) for rule in RULES)) == set()
+
+
+def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path: Path) -> None:
+    (tmp_path / "common" / "domain").mkdir(parents=True)
+    (tmp_path / "common" / "domain" / "bad.py").write_text(
+        "import os.path\nfrom common.storage.s3 import S3Store\n\ndef f():\n    import yaml\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "common" / "domain" / "good.py").write_text(
+        "import io\nimport osmosis\nfrom common.domain import report\n", encoding="utf-8"
+    )
+    found = breaches(RULES[0], tmp_path)
+    assert {line.split(":")[0] for line in found} == {
+        "common/domain/bad.py imports os.path",
+        "common/domain/bad.py imports common.storage.s3",
+        "common/domain/bad.py imports common.storage.s3.S3Store",
+        "common/domain/bad.py imports yaml",
+    }
+
+
+def test_the_application_may_not_import_a_concrete_adapter(tmp_path: Path) -> None:
+    (tmp_path / "common" / "app").mkdir(parents=True)
+    (tmp_path / "common" / "app" / "x.py").write_text(
+        "from common import sourceio\nfrom common.storage.base import ObjectStore\n",
+        encoding="utf-8",
+    )
+    assert breaches(RULES[2], tmp_path) == {
+        "common/app/x.py imports common.sourceio: the application sees only interfaces"
+    }
