@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sys
 import threading
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -45,6 +46,8 @@ class SourceReader:
         # Per worker thread: the buffer a date's objects are joined in, reused from date to date
         # (a fresh one per date cost ~5,600 page faults: most of a run's faults, in the profile).
         self._buffers = threading.local()
+        self._read_object: Callable[[str], bytes | Stream] | None = None
+        self._lock = threading.Lock()
 
     def read_date(self, source_date: SourceDate) -> DateBars:
         size = sum(obj.size + 1 for obj in source_date.objects)  # +1: a newline may be added
@@ -125,21 +128,36 @@ class SourceReader:
                 with contextlib.closing(self.store.open_object(obj.key)) as stream:
                     yield stream  # read by the consumer before it asks for the next one
             return
+        read = self._reader_of_objects()
         with self._pool.use() as pool:
-            pending: deque[Future[bytes]] = deque()
+            pending: deque[Future[bytes | Stream]] = deque()
             try:
                 for obj in source_date.objects:
                     if len(pending) == self._pool.workers:  # at most `workers` in flight
                         yield pending.popleft().result()
-                    pending.append(pool.submit(self._get, obj.key))
+                    pending.append(pool.submit(read, obj.key))
                 while pending:
                     yield pending.popleft().result()
             finally:
                 for future in pending:
                     future.cancel()
 
-    def _get(self, key: str) -> bytes:
-        return self.store.get(key).data
+    def _reader_of_objects(self) -> Callable[[str], bytes | Stream]:
+        with self._lock:  # made once, by the first date read
+            if self._read_object is None:
+                self._read_object = _object_reader(self.store)
+            return self._read_object
+
+
+def _object_reader(store: ObjectStore) -> Callable[[str], bytes | Stream]:
+    """How to read one object: through obstore from S3 (half botocore's CPU per GET), else
+    through the store. (An S3 store's module is loaded when there is one: no import here.)"""
+    s3 = sys.modules.get("common.storage.s3")
+    if s3 is not None and isinstance(store, s3.S3Store):
+        from common.storage.s3_reads import object_reader
+
+        return object_reader(store)
+    return lambda key: store.get(key).data
 
 
 class _ReadPool:

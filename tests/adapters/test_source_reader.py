@@ -4,6 +4,7 @@ errors that name the object, line and column."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 
 import pytest
@@ -11,8 +12,8 @@ import pytest
 from common.catalog import list_source_dates
 from common.config import SourceConfig
 from common.domain.columns import XETRA_HEADER_NAMES
-from common.domain.layout import SourceDate
-from common.errors import SourceDataError
+from common.domain.layout import SourceDate, SourceObject
+from common.errors import ExitCode, ObjectNotFoundError, SourceDataError
 from common.source_reader import SourceReader
 from common.sourceio import read_bars
 from common.storage import ObjectStore
@@ -124,3 +125,16 @@ def test_read_date_leaves_no_reader_threads_behind(store: ObjectStore) -> None:
         if thread.name.startswith("read") and thread not in before:
             thread.join(timeout=5)
             assert not thread.is_alive()
+
+
+def test_read_date_on_s3_reads_through_obstore_and_names_a_vanished_object(
+    store: ObjectStore,
+) -> None:
+    if not store.uri.startswith("s3://"):
+        pytest.skip("the fast read path is for S3 only")
+    gone = SourceDate(DAY, (SourceObject(f"{DAY}/{DAY}_BINS_XETR08.csv", 10, '"x"'),))
+    with pytest.raises(ObjectNotFoundError) as caught:
+        reader(store).read_date(gone)
+    assert store.location(gone.objects[0].key) in str(caught.value)
+    assert caught.value.exit_code == ExitCode.NO_INPUT
+    assert "obstore" in sys.modules

@@ -1,0 +1,101 @@
+"""Bulk object reads from S3 through obstore (Rust's object_store), for the source reader.
+
+A GET through botocore costs ~6 ms of Python CPU; through obstore about half (bench/bare_read.py,
+README Performance). Everything else stays on botocore: listings, writes, the conditional writes of
+job control. Imported only when a date is first read from S3, so no other import pays for it.
+
+Kept from the botocore client of the store: its endpoint (the config's, or `AWS_ENDPOINT_URL`) and
+region; boto3's credential chain (obstore asks boto3 for the keys, and again before they expire);
+the retry budget (`AWS_MAX_ATTEMPTS`: 5xx, SlowDown, resets and timeouts are retried with
+backoff) and the socket timeouts (`XETRA_S3_CONNECT_TIMEOUT`, `XETRA_S3_READ_TIMEOUT`). What
+still fails is translated into the project's errors like the store's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import obstore
+from obstore.auth.boto3 import Boto3CredentialProvider
+from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
+from obstore.store import S3Store as RustS3Store
+
+from common.errors import ObjectNotFoundError, StorageError, StorageTransientError, XetraEtlError
+
+if TYPE_CHECKING:
+    from common.storage.s3 import S3Store
+
+
+class Body:
+    """An object's bytes as obstore holds them, read like a file: copied once, into the
+    caller's buffer (`readinto`), never into a `bytes` of their own first."""
+
+    def __init__(self, data: obstore.Bytes) -> None:
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        end = len(self._view) if size < 0 else min(self._at + size, len(self._view))
+        chunk = bytes(self._view[self._at : end])
+        self._at = end
+        return chunk
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        count = min(len(buffer), len(self._view) - self._at)
+        buffer[:count] = self._view[self._at : self._at + count]
+        self._at += count
+        return count
+
+    def close(self) -> None:
+        self._view.release()
+
+
+def object_reader(store: S3Store) -> Callable[[str], Body]:
+    """A function that reads one object of `store` (a key relative to its root), thread-safe."""
+    meta = store.client.meta
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
+    seconds = {
+        "connect_timeout": float(os.environ.get("XETRA_S3_CONNECT_TIMEOUT", "5")),
+        "read_timeout": float(os.environ.get("XETRA_S3_READ_TIMEOUT", "30")),
+    }
+    endpoint = meta.endpoint_url
+    fast = RustS3Store(
+        store.bucket,
+        endpoint=endpoint,
+        region=meta.region_name or "us-east-1",
+        credential_provider=Boto3CredentialProvider(),
+        client_options={
+            "allow_http": endpoint.startswith("http:"),
+            "connect_timeout": dt.timedelta(seconds=seconds["connect_timeout"]),
+            "read_timeout": dt.timedelta(seconds=seconds["read_timeout"]),
+        },
+        retry_config={"max_retries": max(attempts - 1, 0)},
+    )
+
+    def read(key: str) -> Body:
+        try:
+            return Body(obstore.get(fast, store.full_key(key)).bytes())
+        except (BaseError, OSError) as exc:  # a missing object is a FileNotFoundError
+            raise _translate(exc, store.location(key)) from exc
+
+    return read
+
+
+def _translate(exc: Exception, location: str) -> XetraEtlError:
+    if isinstance(exc, FileNotFoundError):
+        return ObjectNotFoundError(location)
+    if isinstance(exc, PermissionDeniedError | UnauthenticatedError | PermissionError):
+        return StorageError(f"reading {location}: {exc}")
+    text = str(exc)
+    if "Client error" in text and "status 5" not in text:  # a 4xx answer: a retry cannot help
+        return StorageError(f"reading {location}: {_first_line(text)}")
+    return StorageTransientError(
+        f"reading {location}: {_first_line(text)}, still failing after retries"
+    )
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "error"
