@@ -3,12 +3,18 @@
 Explicit schema (only the mapped columns are typed, the rest read as text), arg_min/arg_max per
 ISIN and date, a window for the previous close, Hive-partitioned parquet out.
 
-    python bench/duckdb_baseline.py SOURCE_DIR OUT_DIR LOOKBACK_DAYS
+    python bench/duckdb_baseline.py SOURCE OUT LOOKBACK_DAYS
+
+SOURCE and OUT are directories, or `s3://bucket/prefix` URIs read and written through DuckDB's
+httpfs extension (the `duckdb-extension-httpfs` package), with the endpoint and keys of the
+standard environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import duckdb
 
@@ -30,8 +36,31 @@ COLUMNS = {
 }
 
 
+def connect_s3(con: duckdb.DuckDBPyConnection) -> None:
+    import duckdb_extension_httpfs
+
+    package = Path(duckdb_extension_httpfs.__file__).parent
+    (extension,) = package.glob(f"extensions/v{duckdb.__version__}/httpfs.duckdb_extension")
+    con.load_extension(str(extension))
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    scheme, _, host = endpoint.partition("://")
+    options = {
+        "TYPE": "s3",
+        "KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "SECRET": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+    if host:
+        options |= {"ENDPOINT": host, "URL_STYLE": "path", "USE_SSL": str(scheme == "https")}
+    secret = ", ".join(f"{key} '{value}'" for key, value in options.items())
+    con.execute(f"CREATE SECRET bench ({secret})")
+
+
 def main(source: str, out: str, lookback: int) -> None:
     con = duckdb.connect()
+    if source.startswith("s3://") or out.startswith("s3://"):
+        connect_s3(con)
+    # `[0-9][0-9]`, not `??`: in an s3:// URI DuckDB reads `?` as the start of a query string.
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
     con.execute(
         f"""
@@ -39,7 +68,7 @@ def main(source: str, out: str, lookback: int) -> None:
           WITH bars AS (
             SELECT ISIN AS isin, Date AS date, Time AS time, StartPrice, MaxPrice, MinPrice,
                    EndPrice, TradedVolume
-            FROM read_csv('{source}/*/*_BINS_XETR??.csv', header = true, quote = '"',
+            FROM read_csv('{source}/*/*_BINS_XETR[0-9][0-9].csv', header = true, quote = '"',
                           columns = {columns}, auto_detect = false)
             WHERE TradedVolume > 0
           ),

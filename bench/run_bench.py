@@ -3,13 +3,16 @@
 Generates 2021-scale source data with the project's own generator (3,000 securities, about
 177,000 rows and 22-25 MB of CSV per trading day), then measures whole processes side by side:
 `xetra-etl run`, one hand-written DuckDB query and plain pandas, over the same files, and checks
-that all three give the same report. Prints one table of medians and ratios and writes it to
-bench-out/results.json.
+that all three give the same report. On one SeaweedFS server: `xetra-etl run` on S3 beside DuckDB
+with httpfs (reading s3://, writing the partitions back to s3://) and the bare-read floors (8
+threads GET every source object and do nothing else: botocore, obstore, pyarrow). Prints one
+table of medians and ratios and writes it to bench-out/results.json.
 
 Whole processes: wall time from start to exit; peak RSS by polling the process tree (psutil,
 every 5 ms), per process (the largest single process) and summed over the tree.
 
-Environment: BENCH_REPS (default 5), BENCH_SKIP (comma list of: s3, noop, chunks, pandas).
+Environment: BENCH_REPS (default 5), BENCH_SKIP (comma list of: local, s3, noop, chunks, pandas,
+and the bare-read clients botocore, obstore, pyarrow).
 """
 
 from __future__ import annotations
@@ -277,7 +280,18 @@ def chunk_shape(rows: dict[str, Row], notes: list[str]) -> None:
     notes.append("step processes: peak tree = 2 x the largest step (two items run at once)")
 
 
+S3_ROWS = {
+    "etl": "xetra-etl run, S3 source and target, 20 days",
+    "duckdb": "DuckDB query with httpfs, S3 source and target, 20 days",
+    "botocore": "bare read: 8 botocore threads GET every object, 20 days",
+    "obstore": "bare read: 8 threads GET every object through obstore, 20 days",
+    "pyarrow": "bare read: 8 threads GET every object through pyarrow's S3FileSystem, 20 days",
+}
+
+
 def s3_suite(rows: dict[str, Row], checks: list[str], noop: dict[str, Any]) -> None:
+    """The S3 side by side on one SeaweedFS server: our run, DuckDB with httpfs reading s3://
+    and writing the partitions back with COPY ... TO 's3://...', and the bare-read floors."""
     from tests.s3servers import running_seaweedfs
 
     source, last, _ = dataset(20)
@@ -296,28 +310,38 @@ def s3_suite(rows: dict[str, Row], checks: list[str], noop: dict[str, Any]) -> N
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(upload, files))
-        config = write_config(work / "config.yaml", f"s3://{src_bucket}", f"s3://{tgt_bucket}/out")
-        name = "xetra-etl run, SeaweedFS, 20 days"
-        rows[name] = Row(name, note="source and target on S3; ratio vs DuckDB on local files")
-        for rep in range(REPS):
-            prefix = f"out{rep}"
+        clients = [c for c in ("botocore", "obstore", "pyarrow") if c not in SKIP]
+        for key in ("etl", "duckdb", *clients):
+            rows[S3_ROWS[key]] = Row(S3_ROWS[key])
+        rows[S3_ROWS["etl"]].note = f"{len(files)} objects"
+        for rep in range(REPS):  # interleaved, so a busy moment hits every contender alike
             config = write_config(
-                work / "config.yaml", f"s3://{src_bucket}", f"s3://{tgt_bucket}/{prefix}"
+                work / "config.yaml", f"s3://{src_bucket}", f"s3://{tgt_bucket}/out{rep}"
             )
             argv = etl("run", "--config", str(config), "--last-date", last.isoformat())
-            rows[name].runs.append(measure(argv, env=env))
-        # The report read back from S3 equals DuckDB's over the local files.
-        local = work / "report"
-        for key in server.keys(tgt_bucket, f"{prefix}/reports/daily/"):
-            dest = local / key.split("reports/daily/")[1]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(client.get_object(Bucket=tgt_bucket, Key=key)["Body"].read())
-        duck = OUT / "work" / "local20" / "duckdb"
-        if duck.exists():
-            checks.append(check_equal(local, duck, "20 days on SeaweedFS vs DuckDB"))
+            rows[S3_ROWS["etl"]].runs.append(measure(argv, env=env))
+            duck = [PY, str(ROOT / "bench/duckdb_baseline.py"), f"s3://{src_bucket}"]
+            duck += [f"s3://{tgt_bucket}/duck{rep}", str(LOOKBACK)]
+            rows[S3_ROWS["duckdb"]].runs.append(measure(duck, env=env))
+            for name in clients:
+                argv = [PY, str(ROOT / "bench/bare_read.py"), name, src_bucket]
+                rows[S3_ROWS[name]].runs.append(measure(argv, env=env))
+        ours = download(client, tgt_bucket, f"out{REPS - 1}/reports/daily/", work / "ours")
+        theirs = download(client, tgt_bucket, f"duck{REPS - 1}/", work / "duck")
+        checks.append(check_equal(ours, theirs, "20 days on S3 vs DuckDB with httpfs on S3"))
         if "noop" not in SKIP:
             noop.update(noop_suite(server, client, work))
         client.close()
+
+
+def download(client: Any, bucket: str, prefix: str, dest: Path) -> Path:
+    """The objects under `prefix` into `dest`, keys relative to the prefix."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for key in [item["Key"] for page in pages for item in page.get("Contents", [])]:
+        path = dest / key.removeprefix(prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return dest
 
 
 def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
@@ -483,6 +507,8 @@ def table(rows: dict[str, Row], anchor: Callable[[str], str | None]) -> list[dic
 def anchor_of(name: str) -> str | None:
     if name.startswith("DuckDB"):
         return None
+    if name in S3_ROWS.values():
+        return S3_ROWS["duckdb"]
     days = "5 days" if "5 days" in name else "20 days"
     return f"DuckDB query, local, {days}"
 
@@ -545,8 +571,9 @@ def main() -> int:
             f"{n} trading days: {c['dates']} dates, {c['rows']:,} rows, "
             f"{info['bytes'] / 2**20:.0f} MB CSV, generated in {info['s']:.1f} s"
         )
-    local_throughput(20, rows, checks, equal=True)
-    local_throughput(5, rows, checks, equal=False)
+    if "local" not in SKIP:
+        local_throughput(20, rows, checks, equal=True)
+        local_throughput(5, rows, checks, equal=False)
     noop: dict[str, Any] = {}
     if "s3" not in SKIP:
         s3_suite(rows, checks, noop)
