@@ -164,16 +164,7 @@ def daily_aggregates(
         # Rows without volume go to one extra, discarded group: no filtered copies of columns.
         codes = np.where(volume > 0, codes, securities)
     groups = securities + 1
-    first = np.full(groups, MINUTES_PER_DAY, np.int16)
-    last = np.full(groups, -1, np.int16)
-    np.minimum.at(first, codes, minutes)
-    np.maximum.at(last, codes, minutes)
-    opening = np.empty(groups)
-    closing = np.empty(groups)
-    at_open = minutes == first[codes]
-    opening[codes[at_open]] = start[at_open]
-    at_close = minutes == last[codes]
-    closing[codes[at_close]] = end[at_close]
+    opening, closing, last = _open_close(codes, minutes, start, end, groups)
     minimum = np.full(groups, np.inf)
     maximum = np.full(groups, -np.inf)
     np.minimum.at(minimum, codes, low)
@@ -193,3 +184,21 @@ def daily_aggregates(
         },
         schema=report.AGGREGATE_SCHEMA,
     )
+
+
+def _open_close(
+    codes: np.ndarray, minutes: np.ndarray, start: np.ndarray, end: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: the start price of its earliest minute, the end price of its latest, and
+    that latest minute (-1 for a group without rows)."""
+    first = np.full(groups, MINUTES_PER_DAY, np.int16)
+    last = np.full(groups, -1, np.int16)
+    np.minimum.at(first, codes, minutes)
+    np.maximum.at(last, codes, minutes)
+    opening = np.empty(groups)
+    closing = np.empty(groups)
+    at_open = minutes == first[codes]
+    opening[codes[at_open]] = start[at_open]
+    at_close = minutes == last[codes]
+    closing[codes[at_close]] = end[at_close]
+    return opening, closing, last
