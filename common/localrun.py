@@ -54,6 +54,8 @@ T = TypeVar("T")
 # Dates extracted before the batch is transformed and loaded. Bounds what is held in memory
 # (a date's aggregates are ~200 KB at 3,000 securities) and costs one pause per batch.
 BATCH_DATES = 64
+# How long Ctrl-C waits for the steps under way (a date's step takes a fraction of this).
+STOP_GRACE_SECONDS = 0.8
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class RunResult:
     outcomes: Mapping[dt.date, Outcome]
     exit_code: int
     report: RunReport | None = None  # None when interrupted: the run stopped before merge
+    abandoned: int = 0  # steps still running in worker threads when the run stopped
 
     @property
     def interrupted(self) -> bool:
@@ -167,12 +170,15 @@ def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int
             if time.monotonic() - renewed > config.pipeline.lock_ttl_seconds / 3:
                 lease, renewed = lock.renew(lease), time.monotonic()
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date") as pool:
-            batches = _Batches(pipeline, listing, pool, step_done, progress.date_finished)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date")
+        batches = _Batches(pipeline, listing, pool, step_done, progress.date_finished)
+        try:
             outcomes = batches.run(plan.dates, interrupts)
+        finally:
+            pool.shutdown(wait=not batches.abandoned, cancel_futures=True)
         progress.close()
         if batches.interrupted:
-            return RunResult(plan, outcomes, ExitCode.INTERRUPTED)
+            return RunResult(plan, outcomes, ExitCode.INTERRUPTED, abandoned=batches.abandoned)
         with logs.step_context("merge"):
             report = merge(pipeline, extra={"workers": workers})
         failed = sorted(d for d, o in outcomes.items() if o.exit_code)
@@ -219,6 +225,7 @@ class _Batches:
         self.pipeline, self.listing, self.pool = pipeline, listing, pool
         self.step_done, self.date_finished = step_done, date_finished
         self.interrupted = False
+        self.abandoned = 0  # steps still running when the run stopped
         self.extracted: set[dt.date] = set()  # of the batch under way
         self.source_dates = sorted(listing)
         self.lookback = pipeline.config.pipeline.prev_close_lookback_days
@@ -271,12 +278,23 @@ class _Batches:
         self.extracted.add(outcome.date)
 
     def _stop(self, outcomes: dict[dt.date, Outcome], pending: set[Future[Outcome]]) -> None:
-        """Start nothing new; let the steps under way finish, so their work is kept."""
+        """Start nothing new; give the steps under way a moment to finish, so their work is kept.
+
+        A step that takes longer (one stuck on the network) is abandoned: its date is simply not
+        done, which a kill at any moment leaves too, and the next run does it.
+        """
         self.interrupted = True
         running = [future for future in pending if not future.cancel()]
         log.warning("interrupted: no new date starts; %d step(s) under way finish", len(running))
-        for future in running:
+        finished, unfinished = wait(running, timeout=STOP_GRACE_SECONDS)
+        for future in finished:
             self._step_finished(future.result(), outcomes)
+        self.abandoned = len(unfinished)
+        if unfinished:
+            log.warning(
+                "abandoned %d step(s) still under way; the next run redoes their dates",
+                len(unfinished),
+            )
 
     def _submit(
         self, step: str, work: Callable[[dt.date], object], day: dt.date

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -113,6 +114,12 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if result.report is None:
         text = interrupted_json if args.json else interrupted_summary
         sys.stdout.write(text(args.run_id, result) + "\n")
+        if result.abandoned:
+            # Python would wait for the abandoned worker threads at exit; the run is over, and
+            # leaving at any moment is safe (a date is done only once its partition is written).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(result.exit_code)
     elif args.json:
         sys.stdout.write(result.report.to_json().decode() + "\n")
     else:

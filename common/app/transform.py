@@ -88,9 +88,9 @@ def report_for(
     rows = report_rows(day, aggregates, window)
     previous = window[max(window)].num_rows if window else None
     checks, warnings = quality_checks(day, rows, previous)
-    warnings = [*own_meta.get("warnings", []), *warnings]
-    for warning in warnings:
+    for warning in warnings:  # the extraction's own warnings were logged when it ran
         log.warning("%s: %s", day, warning)
+    warnings = [*own_meta.get("warnings", []), *warnings]
     meta = {
         "fingerprint": own.fingerprint,
         "inputs_fingerprint": pipeline.inputs_digest(day, dict(window_fingerprints)),
