@@ -109,18 +109,26 @@ def parse_config(
             problems.append(f"section '{name}' must be a mapping")
         else:
             merged[name] = dict(value or {})
+    from_env: dict[tuple[str, str], str] = {}
     for var, value in (env or {}).items():
         if not var.startswith(ENV_PREFIX):
             continue
         parts = var[len(ENV_PREFIX) :].lower().split("__")
         if len(parts) != 2 or parts[0] not in _SECTIONS:
-            problems.append(f"environment variable {var} does not name <SECTION>__<KEY>")
+            problems.append(
+                f"environment variable {var} does not name <SECTION>__<KEY> "
+                f"(sections: {', '.join(_SECTIONS)})"
+            )
             continue
-        merged.setdefault(parts[0], {})[parts[1]] = yaml.safe_load(value)
+        try:
+            merged.setdefault(parts[0], {})[parts[1]] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            merged[parts[0]][parts[1]] = value
+        from_env[(parts[0], parts[1])] = var
 
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
-        sections[name] = _build_section(name, cls, merged.get(name, {}), problems)
+        sections[name] = _build_section(name, cls, merged.get(name, {}), problems, from_env)
     if sections["target"] is not None:
         problems += _overlapping_prefixes(sections["target"])
     if problems:
@@ -148,12 +156,20 @@ def _overlapping_prefixes(target: TargetConfig) -> list[str]:
     return problems
 
 
-def _build_section(name: str, cls: type[Any], values: dict[str, Any], problems: list[str]) -> Any:
+def _build_section(
+    name: str,
+    cls: type[Any],
+    values: dict[str, Any],
+    problems: list[str],
+    from_env: Mapping[tuple[str, str], str],
+) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
+        var = from_env.get((name, key))
+        origin = f" (from environment variable {var})" if var else ""
         if key not in fields:
-            problems.append(f"unknown key '{name}.{key}' (known: {', '.join(fields)})")
+            problems.append(f"unknown key '{name}.{key}'{origin} (known: {', '.join(fields)})")
             continue
         checker = _CHECKS.get((name, key))
         if checker is None:
@@ -162,10 +178,10 @@ def _build_section(name: str, cls: type[Any], values: dict[str, Any], problems: 
         try:
             kwargs[key] = checker(value)
         except (TypeError, ValueError) as exc:
-            problems.append(f"{name}.{key}: {exc}")
+            problems.append(f"{name}.{key}{origin}: {exc}")
     missing = [k for (s, k) in sorted(_REQUIRED) if s == name and kwargs.get(k) in (None, "")]
     for key in missing:
-        if not any(p.startswith(f"{name}.{key}:") for p in problems):
+        if not any(p.startswith((f"{name}.{key}:", f"{name}.{key} (")) for p in problems):
             problems.append(f"missing required key '{name}.{key}'")
     if missing or any(p.startswith(f"{name}.") for p in problems):
         return None

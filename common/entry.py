@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
-import importlib.abc
 import json
 import logging
 import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +44,53 @@ def build_pipeline(config: Config, run_id: str) -> Pipeline:
     )
 
 
+CONFIG_ENV = "XETRA_CONFIG"
+CONFIG_FILE_NAME = "xetra-etl.yaml"
+
+
+def find_config(
+    given: str | None, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path:
+    """The config file: `--config`, else `$XETRA_CONFIG`, else `./xetra-etl.yaml`."""
+    if given:
+        return Path(given)
+    from_env = (os.environ if env is None else env).get(CONFIG_ENV, "").strip()
+    if from_env:
+        return Path(from_env)
+    local = (cwd or Path.cwd()) / CONFIG_FILE_NAME
+    if local.is_file():
+        return local
+    raise ConfigError(
+        f"no config file: pass --config FILE, set {CONFIG_ENV}, or put {CONFIG_FILE_NAME} "
+        "in the current directory",
+        source="the command line",
+    )
+
+
 def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    """`--config` and the output-level options `-q`/`-v` that every config-reading command takes."""
     parser.add_argument(
-        "--config", required=True, metavar="FILE", help="pipeline config YAML (see README)"
+        "--config",
+        metavar="FILE",
+        help=f"pipeline config YAML (default: ${CONFIG_ENV}, else ./{CONFIG_FILE_NAME})",
+    )
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=-1,
+        default=0,
+        help="errors only, no progress line",
+    )
+    level.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=1,
+        help="also INFO lines on stderr (at a terminal they go only to the run log by default)",
     )
 
 
@@ -67,6 +108,7 @@ def add_dates_arg(parser: argparse.ArgumentParser) -> None:
         "--dates",
         required=True,
         metavar="ITEM",
+        type=work_item_arg,
         help="one work item from discover: YYYY-MM-DD, D1,D2,... or a JSON list of dates",
     )
 
@@ -77,20 +119,39 @@ def add_out_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def dates_of(args: argparse.Namespace) -> list[dt.date]:
+def add_date_range_args(parser: argparse.ArgumentParser, *, first: str, last: str) -> None:
+    parser.add_argument("--first-date", metavar="YYYY-MM-DD", type=optional_date_arg, help=first)
+    parser.add_argument("--last-date", metavar="YYYY-MM-DD", type=optional_date_arg, help=last)
+
+
+# Argument types: a bad value is a usage error (argparse prints the usage and exits 2).
+
+
+def positive_int(text: str) -> int:
     try:
-        return parse_work_item(args.dates)
-    except ValueError as exc:
-        raise ConfigError(str(exc), source="--dates") from exc
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
-def optional_date(value: str | None, what: str) -> dt.date | None:
-    if value is None or not value.strip():
+def optional_date_arg(text: str) -> dt.date | None:
+    """YYYY-MM-DD; an empty value (an unset Argo parameter) means the default."""
+    if not text.strip():
         return None
     try:
-        return parse_date(value, what=what)
+        return parse_date(text, what="date")
     except ValueError as exc:
-        raise ConfigError(str(exc), source="the command line") from exc
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def work_item_arg(text: str) -> list[dt.date]:
+    try:
+        return parse_work_item(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def write_output(path: str | None, value: Any) -> None:
@@ -106,7 +167,28 @@ def write_output(path: str | None, value: Any) -> None:
 def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, XetraEtlError):
         return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED)
     return int(ExitCode.SOFTWARE)
+
+
+def report_failure(step: str, exc: BaseException) -> int:
+    """Log why `step` failed, in one place for every step, and return its exit code."""
+    code = exit_code_for(exc)
+    if isinstance(exc, ConfigError):
+        log.error("%s failed (exit %d): %s", step, code, exc.head, extra={"problems": exc.problems})
+    elif isinstance(exc, XetraEtlError):
+        log.error("%s failed (exit %d): %s", step, code, exc)
+    elif isinstance(exc, KeyboardInterrupt):
+        log.error("%s interrupted", step)
+    else:
+        log.error(
+            "%s failed with an unexpected error (exit %d): this is a bug",
+            step,
+            code,
+            exc_info=exc,
+        )
+    return code
 
 
 StepAction = Callable[[argparse.Namespace, Config], int | None]
@@ -118,61 +200,23 @@ def run_step(
     argv: Sequence[str] | None,
     action: StepAction,
 ) -> int:
-    """Parse, configure, run `action` and return the process exit code."""
+    """Parse, configure, run `action`, and map its failure to the process exit code.
+
+    Usage errors exit 2 from `parse_args`, before anything else happens.
+    """
     args = parser.parse_args(argv)
-    logs.configure()
+    verbosity = getattr(args, "verbosity", 0)
+    logs.configure(verbosity=verbosity)
     logs.set_context(step=step, run_id=getattr(args, "run_id", None) or "-")
     try:
-        config = load_config(args.config)
-        logs.configure(fmt=config.logging.format, level=config.logging.level)
+        config = load_config(find_config(args.config))
+        logs.configure(fmt=config.logging.format, level=config.logging.level, verbosity=verbosity)
         if hasattr(args, "run_id") and not args.run_id:
             args.run_id = new_run_id()
         logs.set_context(run_id=getattr(args, "run_id", None) or "-")
-        spare_pyarrow_pandas_probe()
-        # Everything imported so far lives as long as the process: keep the cyclic collector
-        # from scanning it again and again (~2% of a local run's CPU in perf).
-        gc.freeze()
         return action(args, config) or 0
-    except XetraEtlError as exc:
-        code = exit_code_for(exc)
-        log.error("%s failed (exit %d): %s", step, code, exc)
-        return code
-    except KeyboardInterrupt:
-        log.error("%s interrupted", step)
-        return 130
-    except Exception:
-        log.exception("%s failed with an unexpected error (exit 70): this is a bug", step)
-        return int(ExitCode.SOFTWARE)
-
-
-def spare_pyarrow_pandas_probe() -> None:
-    """Keep pyarrow from importing pandas in a step that never hands it pandas objects.
-
-    pyarrow imports pandas the first time it builds any array, only to recognise pandas
-    objects among its inputs: ~0.2 s, a tenth of a 20-day local run (profiled with
-    `python -X importtime`). This lets that one probe find no pandas; whatever really needs
-    pandas (`to_pandas`, `import pandas`) still imports it. Images without pandas never pay.
-    """
-    if "pyarrow" not in sys.modules or "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    hide = _HidePandas()
-    sys.meta_path.insert(0, hide)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(hide)
-
-
-class _HidePandas(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
-        if fullname == "pandas":
-            raise ModuleNotFoundError("hidden from pyarrow's probe", name=fullname)
-
-
-def main_for(step_main: Callable[[Sequence[str] | None], int]) -> None:
-    sys.exit(step_main(None))
+    except (Exception, KeyboardInterrupt) as exc:
+        return report_failure(step, exc)
 
 
 def date_step_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -195,7 +239,7 @@ def run_date_step(
 
     def action(args: argparse.Namespace, config: Config) -> int:
         pipeline = build_pipeline(config, args.run_id)
-        results = for_each_date(pipeline, dates_of(args), lambda day: work(pipeline, day))
+        results = for_each_date(pipeline, args.dates, lambda day: work(pipeline, day))
         write_output(args.out, {day.isoformat(): vars(r) for day, r in results.items()})
         return 0
 

@@ -1,11 +1,14 @@
 """The project's error tree.
 
 Every error carries the process exit code that tells Argo (and a person) whether a retry can help:
-0 ok, 65 bad source data, 66 missing input, 75 transient, 78 bad config, 70 bug.
+0 ok, 65 bad source data, 66 missing input, 75 transient, 78 bad config, 70 bug, 130 Ctrl-C.
+Bad command-line arguments are usage errors: argparse prints the usage and exits 2.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -16,13 +19,22 @@ class ExitCode(IntEnum):
     SOFTWARE = 70  # EX_SOFTWARE: a bug
     TEMPORARY = 75  # EX_TEMPFAIL: network, throttling, a held lock; retry
     CONFIG = 78  # EX_CONFIG: the configuration is wrong
+    INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT), as the shell reports it
+
+    @classmethod
+    def combine(cls, codes: Iterable[int]) -> ExitCode:
+        """One exit code for several failures: transient if any is (a retry can fix it), else
+        the first failure's code; OK when there is none."""
+        failed = [cls(code) for code in codes if code]
+        if not failed:
+            return cls.OK
+        return cls.TEMPORARY if cls.TEMPORARY in failed else failed[0]
 
 
 class XetraEtlError(Exception):
     """Root of every error the pipeline raises on purpose."""
 
     exit_code: ExitCode = ExitCode.SOFTWARE
-    retryable: bool = False
 
 
 class SourceDataError(XetraEtlError):
@@ -66,15 +78,14 @@ class ConfigError(XetraEtlError):
 
     def __init__(self, problems: list[str] | str, *, source: str | None = None) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
-        head = f"invalid configuration in {source}" if source else "invalid configuration"
-        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+        self.head = f"invalid configuration in {source}" if source else "invalid configuration"
+        super().__init__(self.head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
 class StorageTransientError(XetraEtlError):
     """The store did not answer, or answered with a throttling or server error, after retries."""
 
     exit_code = ExitCode.TEMPORARY
-    retryable = True
 
 
 class StorageError(XetraEtlError):
@@ -93,14 +104,24 @@ class PreconditionFailedError(XetraEtlError):
     """A conditional write lost the race; the caller re-reads and tries again."""
 
     exit_code = ExitCode.TEMPORARY
-    retryable = True
 
 
 class LockHeldError(XetraEtlError):
     """Another run holds the target's run lock."""
 
     exit_code = ExitCode.TEMPORARY
-    retryable = True
+
+
+class PreviousCloseUnknownError(XetraEtlError):
+    """A date in a date's lookback window failed, so the date's previous close is unknown.
+
+    Carries the window date's exit code: a retry helps exactly when it helps that date.
+    """
+
+    def __init__(self, window_date: dt.date, cause: BaseException) -> None:
+        self.window_date = window_date
+        self.exit_code = cause.exit_code if isinstance(cause, XetraEtlError) else ExitCode.SOFTWARE
+        super().__init__(f"previous close depends on {window_date}, which failed: {cause}")
 
 
 class DateFailedError(XetraEtlError):

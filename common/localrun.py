@@ -1,11 +1,16 @@
 """`xetra-etl run`: the whole pipeline on one machine, the embedded default.
 
 discover, then extract, transform and load every date that needs work, then merge: the same
-application functions the Argo steps call, in one process. Dates go in batches: every date of a
-batch is extracted (in parallel worker threads), then every date of it is transformed and loaded.
-A date's aggregates stay in memory while a later date's previous close may need them, so each
-source object is read once even when a date's window lies in the same run; a batch at a time
-keeps memory flat however long the run. A failing date does not stop the others.
+application functions the Argo steps call, in one process, on a pool of worker threads. Dates go
+in batches (`_Batches`): every date of a batch is queued for extraction, and a date is queued for
+transform and load as soon as it and every earlier date of its batch are extracted. A date's
+aggregates stay in memory while a later date's previous close may need them, so each source
+object is read once even when a date's window lies in the same run; a batch at a time keeps
+memory flat however long the run. A failing date does not stop the others.
+
+Ctrl-C stops the run: no new date starts, the dates under way finish (each within a second at
+2021 volume), and the result says which dates are done and which were not started; a second
+Ctrl-C exits at once. Either way, a rerun does exactly the dates that are not done.
 
 Threads, not processes: the heavy work (CSV parsing in Arrow, numpy reductions, parquet, file
 and network I/O) releases the GIL, and one process pays the interpreter and import cost once.
@@ -13,13 +18,12 @@ and network I/O) releases the GIL, and one process pays the interpreter and impo
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import datetime as dt
 import json
 import logging
 import os
-import sys
+import signal
 import tempfile
 import threading
 import time
@@ -27,7 +31,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -37,12 +41,10 @@ from common.app.discover import Plan, list_for_plan, plan_from_listing
 from common.app.extract import aggregates_for
 from common.app.load import write_report
 from common.app.merge import RunReport, merge
-from common.app.transform import report_for
-from common.config import Config
-from common.domain.dates import lookback_start
+from common.app.transform import needs_previous_close, report_for
+from common.domain.dates import lookback_start, lookback_window
 from common.domain.layout import SourceDate
-from common.entry import build_pipeline
-from common.errors import DateFailedError, ExitCode
+from common.errors import DateFailedError, ExitCode, PreviousCloseUnknownError, XetraEtlError
 from common.faults import crash_point
 from common.jobstore import RunLock
 
@@ -52,6 +54,8 @@ T = TypeVar("T")
 # Dates extracted before the batch is transformed and loaded. Bounds what is held in memory
 # (a date's aggregates are ~200 KB at 3,000 securities) and costs one pause per batch.
 BATCH_DATES = 64
+# How long Ctrl-C waits for the steps under way (a date's step takes a fraction of this).
+STOP_GRACE_SECONDS = 0.8
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,26 @@ class Outcome:
 @dataclass(frozen=True)
 class RunResult:
     plan: Plan
-    report: RunReport
+    outcomes: Mapping[dt.date, Outcome]
     exit_code: int
+    report: RunReport | None = None  # None when interrupted: the run stopped before merge
+    abandoned: int = 0  # steps still running in worker threads when the run stopped
+
+    @property
+    def interrupted(self) -> bool:
+        return self.report is None
+
+    @property
+    def done(self) -> list[dt.date]:
+        return sorted(d for d, o in self.outcomes.items() if not o.exit_code)
+
+    @property
+    def failed(self) -> dict[dt.date, Outcome]:
+        return {d: o for d, o in sorted(self.outcomes.items()) if o.exit_code}
+
+    @property
+    def not_finished(self) -> list[dt.date]:
+        return [d for d in self.plan.dates if d not in self.outcomes]
 
 
 def _json_file_handler(path: Path) -> logging.Handler:
@@ -75,77 +97,106 @@ def _json_file_handler(path: Path) -> logging.Handler:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
+    """Dates finished, failures and the time left, on the terminal's status line (if any)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, total: int, line: logs.StatusLine | None) -> None:
         self.total, self.done, self.failed = total, 0, 0
-        self.stream = stream
-        self.enabled = stream.isatty() and total > 0
+        self.line = line if total > 0 else None
         self.started = time.monotonic()
+        if self.line:
+            self.line.show(self.text())
 
-    def update(self, outcome: Outcome) -> None:
+    def date_finished(self, outcome: Outcome) -> None:
         self.done += 1
         self.failed += bool(outcome.exit_code)
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / self.total)
+        if self.line:
+            self.line.show(self.text())
+
+    def text(self) -> str:
         elapsed = time.monotonic() - self.started
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} steps"
-            f"  {self.failed} failed  {elapsed:5.1f}s"
-        )
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+        left = f"{elapsed / self.done * (self.total - self.done):.0f}s" if self.done else "?"
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.done}/{self.total} dates{failed}  {elapsed:.0f}s elapsed, ETA {left}"
+
+    def close(self) -> None:
+        if self.line:
+            self.line.clear()
+            self.line = None
 
 
-def run_local(
-    config: Config,
-    *,
-    run_id: str,
-    first: dt.date,
-    last: dt.date,
-    workers: int,
-) -> RunResult:
-    pipeline = build_pipeline(config, run_id)
+class _Interrupts:
+    """After the first Ctrl-C has stopped the run, a second one exits the process at once."""
+
+    def __init__(self) -> None:
+        self.previous: Any = None
+
+    def first_received(self) -> None:
+        if self.previous is None and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, _exit_now)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    # Safe at any moment: a date counts as done only once its partition is written.
+    os.write(2, b"\ninterrupted again: exiting now\n")
+    os._exit(ExitCode.INTERRUPTED)
+
+
+def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int) -> RunResult:
+    """Run every date of [first, last] that needs work; returns before merge when interrupted."""
+    config = pipeline.config
     lock = RunLock(pipeline.target, pipeline.layout, config.pipeline.lock_ttl_seconds)
-    lease = lock.acquire(run_id)
+    lease = lock.acquire(pipeline.run_id)
     log_fd, log_name = tempfile.mkstemp(prefix="xetra-run-", suffix=".jsonl")
     os.close(log_fd)
     file_handler = _json_file_handler(Path(log_name))
     logs.add_handler(file_handler)
+    interrupts = _Interrupts()
+    progress: Progress | None = None
     try:
         with logs.step_context("discover"):
             listing = list_for_plan(pipeline, first, last)
             plan = plan_from_listing(pipeline, listing, first=first, last=last)
         crash_point("run:discovered")
-        progress = Progress(total=2 * len(plan.dates))
+        progress = Progress(len(plan.dates), logs.status_line())
         renewed = time.monotonic()
 
-        def step_done(outcome: Outcome) -> None:
+        def step_done() -> None:
             nonlocal lease, renewed
-            progress.update(outcome)
             if time.monotonic() - renewed > config.pipeline.lock_ttl_seconds / 3:
                 lease, renewed = lock.renew(lease), time.monotonic()
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date") as pool:
-            batches = _Batches(pipeline, listing, pool, step_done)
-            outcomes = batches.run(plan.dates)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date")
+        batches = _Batches(pipeline, listing, pool, step_done, progress.date_finished)
+        try:
+            outcomes = batches.run(plan.dates, interrupts)
+        finally:
+            pool.shutdown(wait=not batches.abandoned, cancel_futures=True)
+        progress.close()
+        if batches.interrupted:
+            return RunResult(plan, outcomes, ExitCode.INTERRUPTED, abandoned=batches.abandoned)
         with logs.step_context("merge"):
             report = merge(pipeline, extra={"workers": workers})
-        failed = [o for o in outcomes.values() if o.exit_code]
-        codes = [o.exit_code for o in failed]
-        exit_code = 0
+        failed = sorted(d for d, o in outcomes.items() if o.exit_code)
         if failed:
-            exit_code = ExitCode.TEMPORARY if ExitCode.TEMPORARY in codes else codes[0]
-            log.error("%d date(s) failed: %s", len(failed), ", ".join(str(o.date) for o in failed))
-        return RunResult(plan, report, int(exit_code))
+            log.error("%d date(s) failed: %s", len(failed), ", ".join(map(str, failed)))
+        exit_code = ExitCode.combine(o.exit_code for o in outcomes.values())
+        return RunResult(plan, outcomes, int(exit_code), report)
+    except KeyboardInterrupt:
+        interrupts.first_received()
+        raise
     finally:
+        if progress:
+            progress.close()
         logging.getLogger().removeHandler(file_handler)
         file_handler.close()
         _save_logs(pipeline, Path(log_name))
         lock.release(lease)
+        interrupts.restore()
 
 
 Extracted = tuple[pa.Table, dict[str, Any]]
@@ -168,9 +219,14 @@ class _Batches:
         pipeline: Pipeline,
         listing: Mapping[dt.date, SourceDate],
         pool: ThreadPoolExecutor,
-        step_done: Callable[[Outcome], None],
+        step_done: Callable[[], None],
+        date_finished: Callable[[Outcome], None],
     ) -> None:
-        self.pipeline, self.listing, self.pool, self.step_done = pipeline, listing, pool, step_done
+        self.pipeline, self.listing, self.pool = pipeline, listing, pool
+        self.step_done, self.date_finished = step_done, date_finished
+        self.interrupted = False
+        self.abandoned = 0  # steps still running when the run stopped
+        self.extracted: set[dt.date] = set()  # of the batch under way
         self.source_dates = sorted(listing)
         self.lookback = pipeline.config.pipeline.prev_close_lookback_days
         self.aggregates: dict[dt.date, Extracted] = {}
@@ -178,35 +234,67 @@ class _Batches:
         self.started: dict[dt.date, float] = {}
         self.loading = threading.Lock()
 
-    def run(self, dates: list[dt.date]) -> dict[dt.date, Outcome]:
+    def run(self, dates: list[dt.date], interrupts: _Interrupts) -> dict[dt.date, Outcome]:
+        """Every date's outcome; on Ctrl-C, those of the dates finished when the run stopped."""
         outcomes: dict[dt.date, Outcome] = {}
         for start in range(0, len(dates), BATCH_DATES):
             batch = dates[start : start + BATCH_DATES]
             self._forget_before(lookback_start(batch[0], self.lookback))
-            outcomes.update(self._run_batch(batch))
+            pending: set[Future[Outcome]] = set()
+            try:
+                self._run_batch(batch, outcomes, pending)
+            except KeyboardInterrupt:
+                interrupts.first_received()
+                self._stop(outcomes, pending)
+                break
         return outcomes
 
-    def _run_batch(self, batch: list[dt.date]) -> dict[dt.date, Outcome]:
-        outcomes: dict[dt.date, Outcome] = {}
-        extracted: set[dt.date] = set()
+    def _run_batch(
+        self,
+        batch: list[dt.date],
+        outcomes: dict[dt.date, Outcome],
+        pending: set[Future[Outcome]],
+    ) -> None:
+        """Run `batch`, adding each finished date to `outcomes`; `pending` holds what is queued."""
+        self.extracted = set()
         ready = 0  # batch[:ready] have been handed on to transform and load
-        pending = {self._submit("extract", self._extract, day) for day in batch}
+        pending.update(self._submit("extract", self._extract, day) for day in batch)
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                outcome = future.result()
-                self.step_done(outcome)
-                if outcome.date in extracted or outcome.exit_code:
-                    outcomes[outcome.date] = outcome  # loaded, or failed at either step
-                extracted.add(outcome.date)
-            while ready < len(batch) and batch[ready] in extracted:
+                pending.discard(future)
+                self._step_finished(future.result(), outcomes)
+            while ready < len(batch) and batch[ready] in self.extracted:
                 day = batch[ready]
                 ready += 1
-                if day in outcomes:
-                    self.step_done(Outcome(day))  # its extraction failed: no second step
-                else:
+                if day not in outcomes:  # not failed at extraction
                     pending.add(self._submit("load", self._transform_load, day))
-        return outcomes
+
+    def _step_finished(self, outcome: Outcome, outcomes: dict[dt.date, Outcome]) -> None:
+        self.step_done()
+        if outcome.date in self.extracted or outcome.exit_code:
+            outcomes[outcome.date] = outcome  # loaded, or failed at either step
+            self.date_finished(outcome)
+        self.extracted.add(outcome.date)
+
+    def _stop(self, outcomes: dict[dt.date, Outcome], pending: set[Future[Outcome]]) -> None:
+        """Start nothing new; give the steps under way a moment to finish, so their work is kept.
+
+        A step that takes longer (one stuck on the network) is abandoned: its date is simply not
+        done, which a kill at any moment leaves too, and the next run does it.
+        """
+        self.interrupted = True
+        running = [future for future in pending if not future.cancel()]
+        log.warning("interrupted: no new date starts; %d step(s) under way finish", len(running))
+        finished, unfinished = wait(running, timeout=STOP_GRACE_SECONDS)
+        for future in finished:
+            self._step_finished(future.result(), outcomes)
+        self.abandoned = len(unfinished)
+        if unfinished:
+            log.warning(
+                "abandoned %d step(s) still under way; the next run redoes their dates",
+                len(unfinished),
+            )
 
     def _submit(
         self, step: str, work: Callable[[dt.date], object], day: dt.date
@@ -232,29 +320,33 @@ class _Batches:
             raise
 
     def _transform_load(self, day: dt.date) -> None:
-        dates = self.source_dates
-        start = bisect.bisect_left(dates, lookback_start(day, self.lookback))
-        window = {d: self.listing[d] for d in dates[start : bisect.bisect_left(dates, day)]}
+        window_dates = lookback_window(day, self.source_dates, self.lookback)
         aggregates, meta = self.aggregates[day]
+        window = {}
+        if needs_previous_close(aggregates):
+            window = {d: self._window_aggregates(d) for d in window_dates}
         with logs.step_context("transform"):
             rows, report_meta = report_for(
                 self.pipeline,
                 self.listing[day],
                 aggregates=aggregates,
                 own_meta=meta,
-                window={d: self._window_aggregates(d) for d in sorted(window)},
-                window_fingerprints={d: s.fingerprint for d, s in window.items()},
+                window=window,
+                window_fingerprints={d: self.listing[d].fingerprint for d in window_dates},
                 started_at=self.started[day],
             )
         write_report(self.pipeline, day, rows, report_meta)
 
     def _window_aggregates(self, day: dt.date) -> pa.Table:
         if day in self.errors:
-            raise self.errors[day]
+            raise PreviousCloseUnknownError(day, self.errors[day])
         if day not in self.aggregates:
             with self.loading:  # one thread loads a window date that several dates share
                 if day not in self.aggregates:
-                    self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day])
+                    try:
+                        self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day])
+                    except XetraEtlError as exc:
+                        raise PreviousCloseUnknownError(day, exc) from exc
         return self.aggregates[day][0]
 
     def _forget_before(self, day: dt.date) -> None:

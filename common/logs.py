@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -45,24 +46,118 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        problems = getattr(record, "problems", None)
+        if problems:
+            entry["problems"] = list(problems)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """One readable line per record; a record's list of problems follows, one per line."""
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        problems = getattr(record, "problems", None) or ()
+        return text + "".join(f"\n  - {problem}" for problem in problems)
+
+
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(step)s %(run_id)s %(date)s] %(message)s"
 
 
-def configure(*, fmt: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    """(Re)configure the root logger; `fmt` auto means JSON unless stderr is a terminal."""
+class StatusLine:
+    """One line at the bottom of a terminal (the progress of a run) that log lines print above.
+
+    Log records and status updates come from many threads; one lock keeps each write whole.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.text = ""
+        self.lock = threading.Lock()
+
+    def show(self, text: str) -> None:
+        with self.lock:
+            self.text = text
+            self.stream.write(f"\r\x1b[K{text}")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        with self.lock:
+            if self.text:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            self.text = ""
+
+    def write_above(self, line: str) -> None:
+        with self.lock:
+            prefix = "\r\x1b[K" if self.text else ""
+            self.stream.write(f"{prefix}{line}\n{self.text}")
+            self.stream.flush()
+
+
+class _TerminalHandler(logging.Handler):
+    def __init__(self, status: StatusLine) -> None:
+        super().__init__()
+        self.status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.status.write_above(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+class _Console:
+    status: StatusLine | None = None  # set by `configure` when stderr is a terminal
+
+
+def status_line() -> StatusLine | None:
+    """The terminal's status line, when stderr is a terminal and progress is wanted."""
+    return _Console.status
+
+
+def configure(
+    *,
+    fmt: str = "auto",
+    level: str = "info",
+    verbosity: int = 0,
+    stream: TextIO | None = None,
+) -> None:
+    """(Re)configure the root logger.
+
+    `fmt` auto means text on a terminal, JSON lines otherwise (a pipe, a pod). On a terminal
+    stderr shows warnings and errors above a progress line, INFO only with `verbosity` 1 (-v);
+    elsewhere it shows `level`. `verbosity` -1 (-q) shows errors only and no progress line.
+    """
     stream = stream or sys.stderr
     fmt = os.environ.get(FORMAT_ENV, fmt).lower()
+    terminal = stream.isatty()
     if fmt == "auto":
-        fmt = "text" if stream.isatty() else "json"
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+        fmt = "text" if terminal else "json"
+    base = logging.getLevelName(level.upper())
+    if verbosity < 0:
+        console = logging.ERROR
+    elif verbosity > 0:
+        console = min(base, logging.INFO)
+    else:
+        console = logging.WARNING if terminal and fmt == "text" else base
+    handler: logging.Handler
+    if terminal and fmt == "text":
+        _Console.status = StatusLine(stream) if verbosity >= 0 else None
+        handler = _TerminalHandler(_Console.status or StatusLine(stream))
+        handler.setFormatter(TextFormatter())
+    else:
+        _Console.status = None
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setLevel(console)
     add_handler(handler, replace=True)
-    logging.getLogger().setLevel(level.upper())
+    logging.getLogger().setLevel(min(base, console))
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

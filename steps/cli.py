@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 # image (no pandas, no pyarrow) can still run `xetra-etl discover`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("steps.run", "run the whole pipeline locally (discover, per-date steps, merge)"),
+    "check": ("steps.check", "validate the config and reach the source and the target"),
     "discover": ("steps.discover", "write the JSON list of dates that need work"),
     "extract": ("steps.extract", "stage the daily aggregates of a work item's dates"),
     "transform": ("steps.transform", "compute a work item's report rows"),
@@ -25,7 +26,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: xetra-etl COMMAND [ARGS] (xetra-etl COMMAND --help for its options)", ""]
+    lines = [
+        "usage: xetra-etl COMMAND [ARGS] (xetra-etl COMMAND --help for its options)",
+        "       xetra-etl --version",
+        "",
+        "The config is --config FILE, else $XETRA_CONFIG, else ./xetra-etl.yaml.",
+        "",
+    ]
     lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines) + "\n"
 
@@ -35,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in {"-h", "--help", "help"}:
         sys.stdout.write(usage())
         return 0
+    if args[0] in {"-V", "--version"}:
+        from common.naming import version
+
+        sys.stdout.write(f"xetra-etl {version()}\n")
+        return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         sys.stderr.write(f"xetra-etl: unknown command {command!r}\n\n{usage()}")
@@ -43,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = __import__(module_name, fromlist=["main"])
     step_main: Callable[[Sequence[str]], int] = module.main
     if module_name == "workflows.cli":
-        return step_main([command, *rest]) if command == "argo" else step_main(rest)
+        return step_main([command, *rest])  # the group word sets the usage's program name
     return step_main(rest)
 
 

@@ -7,9 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from common import logs
-from common.domain.dates import parse_date
-from common.entry import exit_code_for
-from common.errors import ConfigError, XetraEtlError
+from common.entry import exit_code_for, optional_date_arg, positive_int
+from common.errors import XetraEtlError
 
 
 def build_parser(prog: str = "xetra-etl demo-data") -> argparse.ArgumentParser:
@@ -20,9 +19,19 @@ def build_parser(prog: str = "xetra-etl demo-data") -> argparse.ArgumentParser:
         "securities that skip days and zero-volume reference rows.",
     )
     parser.add_argument("--out", required=True, help="a directory or s3://bucket/prefix")
-    parser.add_argument("--first-date", required=True, help="YYYY-MM-DD")
-    parser.add_argument("--days", type=int, required=True, help="calendar days to write")
-    parser.add_argument("--securities", type=int, default=60, help="number of securities")
+    parser.add_argument(
+        "--first-date",
+        required=True,
+        type=optional_date_arg,
+        metavar="YYYY-MM-DD",
+        help="the first date to write",
+    )
+    parser.add_argument(
+        "--days", type=positive_int, required=True, metavar="N", help="calendar days to write"
+    )
+    parser.add_argument(
+        "--securities", type=positive_int, default=60, metavar="N", help="number of securities"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed (output is repeatable)")
     parser.add_argument(
         "--no-minute-files", action="store_true", help="write hourly files for the newest date too"
@@ -31,7 +40,8 @@ def build_parser(prog: str = "xetra-etl demo-data") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logs.configure()
     logs.set_context(step="demo-data")
     try:
@@ -39,12 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from common.storage.factory import open_store
         from common.storage.local import LocalStore
 
-        try:
-            first = parse_date(args.first_date, what="--first-date")
-        except ValueError as exc:
-            raise ConfigError(str(exc), source="the command line") from exc
-        if args.days < 1 or args.securities < 1:
-            raise ConfigError("--days and --securities must be at least 1")
+        if args.first_date is None:
+            parser.error("--first-date: expected YYYY-MM-DD, got an empty value")
         store = (
             open_store(args.out)
             if args.out.startswith("s3://")
@@ -52,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         counts = generate(
             store,
-            first_date=first,
+            first_date=args.first_date,
             days=args.days,
             securities_count=args.securities,
             seed=args.seed,

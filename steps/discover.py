@@ -1,4 +1,4 @@
-"""xetra-discover: write the JSON list of work items (dates that need work) for the fan-out."""
+"""xetra-etl discover: write the JSON list of work items (dates that need work) for the fan-out."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from common.app.discover import discover
 from common.config import Config
 from common.entry import (
     add_config_arg,
+    add_date_range_args,
     add_run_id_arg,
     build_pipeline,
-    optional_date,
+    positive_int,
     run_step,
     write_output,
 )
@@ -20,7 +21,7 @@ from common.entry import (
 STEP = "discover"
 
 
-def build_parser(prog: str = "xetra-discover") -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl discover") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="List the source and job control; write the dates that need work "
@@ -28,10 +29,17 @@ def build_parser(prog: str = "xetra-discover") -> argparse.ArgumentParser:
     )
     add_config_arg(parser)
     add_run_id_arg(parser, required=False)
-    parser.add_argument("--first-date", help="YYYY-MM-DD; empty: pipeline.first_date")
-    parser.add_argument("--last-date", help="YYYY-MM-DD; empty: today (UTC)")
+    add_date_range_args(
+        parser,
+        first="default (or empty): pipeline.first_date",
+        last="default (or empty): today, UTC",
+    )
     parser.add_argument(
-        "--chunk-size", type=int, default=None, help="dates per work item (default: config)"
+        "--chunk-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="dates per work item (default: pipeline.chunk_size)",
     )
     parser.add_argument(
         "--dates-out", required=True, metavar="PATH", help="write the JSON list of items here"
@@ -41,8 +49,8 @@ def build_parser(prog: str = "xetra-discover") -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    first = optional_date(args.first_date, "--first-date") or config.pipeline.first_date
-    last = optional_date(args.last_date, "--last-date") or dt.datetime.now(dt.UTC).date()
+    first = args.first_date or config.pipeline.first_date
+    last = args.last_date or dt.datetime.now(dt.UTC).date()
     chunk = args.chunk_size or config.pipeline.chunk_size
     plan = discover(build_pipeline(config, args.run_id), first=first, last=last, chunk_size=chunk)
     write_output(args.dates_out, plan.items)

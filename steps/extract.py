@@ -1,12 +1,12 @@
-"""xetra-extract: stage the daily aggregates of a work item's dates."""
+"""xetra-etl extract: stage the daily aggregates of a work item's dates."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from common.app.extract import extract
 from common.entry import date_step_parser, run_date_step
+from common.tuning import tune_data_process
 
 STEP = "extract"
 DESCRIPTION = (
@@ -15,11 +15,14 @@ DESCRIPTION = (
 )
 
 
-def build_parser(prog: str = "xetra-extract") -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl extract") -> argparse.ArgumentParser:
     return date_step_parser(prog, DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_data_process()
+    from common.app.extract import extract
+
     return run_date_step(STEP, build_parser(), argv, extract)
 
 

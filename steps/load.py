@@ -1,12 +1,12 @@
-"""xetra-load: write a work item's partitions, then mark its dates done."""
+"""xetra-etl load: write a work item's partitions, then mark its dates done."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from common.app.load import load
 from common.entry import date_step_parser, run_date_step
+from common.tuning import tune_data_process
 
 STEP = "load"
 DESCRIPTION = (
@@ -14,11 +14,14 @@ DESCRIPTION = (
 )
 
 
-def build_parser(prog: str = "xetra-load") -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl load") -> argparse.ArgumentParser:
     return date_step_parser(prog, DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_data_process()
+    from common.app.load import load
+
     return run_date_step(STEP, build_parser(), argv, load)
 
 

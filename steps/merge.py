@@ -1,4 +1,4 @@
-"""xetra-merge: record the run in job control, rebuild the meta file, write the run report."""
+"""xetra-etl merge: record the run in job control, rebuild the meta file, write the run report."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from common.entry import (
 STEP = "merge"
 
 
-def build_parser(prog: str = "xetra-merge") -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl merge") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Fan-in after every date: record the run in job control, rebuild the meta "

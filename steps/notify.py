@@ -25,7 +25,7 @@ WEBHOOK_ENV = "XETRA_WEBHOOK_URL"
 log = logging.getLogger(__name__)
 
 
-def build_parser(prog: str = "xetra-notify") -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl notify") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description=f"Post a JSON summary of the run to the webhook in ${WEBHOOK_ENV}; "

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from common.app.merge import RunReport
 from common.config import Config
-from common.entry import add_config_arg, add_run_id_arg, optional_date, run_step
-from common.localrun import run_local
+from common.entry import (
+    add_config_arg,
+    add_date_range_args,
+    add_run_id_arg,
+    build_pipeline,
+    positive_int,
+    run_step,
+)
+from common.tuning import tune_data_process
+
+if TYPE_CHECKING:
+    from common.app.merge import RunReport
+    from common.localrun import RunResult
 
 STEP = "run"
 
@@ -20,14 +33,22 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
         prog=prog,
         description="Run the whole pipeline on this machine: discover the dates that need work, "
         "extract, transform and load them on parallel worker threads, then merge. Works on "
-        "local directories and on any S3 endpoint alike.",
+        "local directories and on any S3 endpoint alike. Ctrl-C stops it (exit 130); run it "
+        "again to resume.",
     )
     add_config_arg(parser)
     add_run_id_arg(parser, required=False)
-    parser.add_argument("--first-date", help="YYYY-MM-DD (default: pipeline.first_date)")
-    parser.add_argument("--last-date", help="YYYY-MM-DD (default: today, UTC)")
+    add_date_range_args(
+        parser,
+        first="first date to report (default: pipeline.first_date)",
+        last="last date to report (default: today, UTC)",
+    )
     parser.add_argument(
-        "--workers", type=int, default=None, help="worker threads (default: pipeline.workers)"
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker threads (default: pipeline.workers)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the run report as JSON instead of a table"
@@ -48,17 +69,66 @@ def summary_table(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def interrupted_summary(run_id: str, result: RunResult) -> str:
+    """What an interrupted run did, and where a rerun resumes."""
+    plan, not_finished = result.plan, result.not_finished
+    lines = [
+        f"run {run_id} interrupted  {plan.first_date} .. {plan.last_date}",
+        f"  done          {len(result.done):>6} dates",
+        f"  failed        {len(result.failed):>6} dates",
+        f"  not finished  {len(not_finished):>6} dates",
+    ]
+    for day, outcome in result.failed.items():
+        lines.append(f"    {day}  exit {outcome.exit_code}  {outcome.error}")
+    if not_finished:
+        lines.append(
+            f"resume: run the same command again; it starts at {not_finished[0]} and redoes "
+            "only the dates that are not done"
+        )
+    return "\n".join(lines)
+
+
+def interrupted_json(run_id: str, result: RunResult) -> str:
+    return json.dumps(
+        {
+            "run_id": run_id,
+            "interrupted": True,
+            "first_date": result.plan.first_date,
+            "last_date": result.plan.last_date,
+            "done": [d.isoformat() for d in result.done],
+            "failed": {d.isoformat(): o.error for d, o in result.failed.items()},
+            "not_finished": [d.isoformat() for d in result.not_finished],
+        },
+        indent=2,
+    )
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
-    first = optional_date(args.first_date, "--first-date") or config.pipeline.first_date
-    last = optional_date(args.last_date, "--last-date") or dt.datetime.now(dt.UTC).date()
+    from common.localrun import run_local
+
+    pipeline = build_pipeline(config, args.run_id)
+    first = args.first_date or config.pipeline.first_date
+    last = args.last_date or dt.datetime.now(dt.UTC).date()
     workers = args.workers or config.pipeline.workers
-    result = run_local(config, run_id=args.run_id, first=first, last=last, workers=workers)
-    if args.json:
+    result = run_local(pipeline, first=first, last=last, workers=workers)
+    if result.report is None:
+        text = interrupted_json if args.json else interrupted_summary
+        sys.stdout.write(text(args.run_id, result) + "\n")
+        if result.abandoned:
+            # Python would wait for the abandoned worker threads at exit; the run is over, and
+            # leaving at any moment is safe (a date is done only once its partition is written).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(result.exit_code)
+    elif args.json:
         sys.stdout.write(result.report.to_json().decode() + "\n")
     else:
+        log_key = pipeline.layout.run_log_key(args.run_id)
         sys.stdout.write(summary_table(result.report) + "\n")
+        sys.stdout.write(f"  log: {pipeline.target.location(log_key)}\n")
     return result.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_data_process()
     return run_step(STEP, build_parser(), argv, _run)

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from common.config import Config
-from common.entry import add_config_arg, build_pipeline, optional_date, run_step
+from common.entry import add_config_arg, build_pipeline, optional_date_arg, positive_int, run_step
+from common.errors import InputMissingError
 
 STEP = "show"
 
@@ -18,8 +19,15 @@ def build_parser(prog: str = "xetra-etl show") -> argparse.ArgumentParser:
         prog=prog, description="Print where the report is and a few of its rows."
     )
     add_config_arg(parser)
-    parser.add_argument("--rows", type=int, default=10, help="rows to print (default 10)")
-    parser.add_argument("--date", help="only this date (YYYY-MM-DD)")
+    parser.add_argument(
+        "--rows", type=positive_int, default=10, metavar="N", help="rows to print (default 10)"
+    )
+    parser.add_argument(
+        "--date",
+        type=optional_date_arg,
+        metavar="YYYY-MM-DD",
+        help="only this date's partition (exit 66 when it has none)",
+    )
     return parser
 
 
@@ -30,10 +38,14 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
     pipeline = build_pipeline(config, "show")
     prefix = f"{pipeline.layout.report_prefix}/"
-    day = optional_date(args.date, "--date")
-    if day is not None:
-        prefix = pipeline.layout.partition_prefix(day)
+    if args.date is not None:
+        prefix = pipeline.layout.partition_prefix(args.date)
     keys = [o.key for o in pipeline.target.list(prefix) if o.key.endswith(".parquet")]
+    if args.date is not None and not keys:
+        raise InputMissingError(
+            f"no report partition for {args.date}: nothing under {pipeline.target.location(prefix)}"
+            " (see `xetra-etl status` for the dates processed)"
+        )
     sys.stdout.write(f"report dataset: {pipeline.target.location(pipeline.layout.report_prefix)}\n")
     sys.stdout.write(f"{len(keys)} partition(s)\n")
     frames = []
@@ -46,7 +58,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if frames:
         frame = pd.concat(frames).tail(args.rows)
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            sys.stdout.write(frame.to_string(index=False) + "\n")
+            sys.stdout.write(frame.to_string(index=False, na_rep="null") + "\n")
     return 0
 
 

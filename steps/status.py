@@ -21,7 +21,12 @@ def build_parser(prog: str = "xetra-etl status") -> argparse.ArgumentParser:
         "time and run id from the meta file and the date records in the target.",
     )
     add_config_arg(parser)
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table for people (default), csv as the meta file, json for programs",
+    )
     return parser
 
 

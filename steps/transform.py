@@ -1,12 +1,12 @@
-"""xetra-transform: compute a work item's report rows and stage them for load."""
+"""xetra-etl transform: compute a work item's report rows and stage them for load."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from common.app.transform import transform
 from common.entry import date_step_parser, run_date_step
+from common.tuning import tune_data_process
 
 STEP = "transform"
 DESCRIPTION = (
@@ -15,11 +15,14 @@ DESCRIPTION = (
 )
 
 
-def build_parser(prog: str = "xetra-transform") -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl transform") -> argparse.ArgumentParser:
     return date_step_parser(prog, DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_data_process()
+    from common.app.transform import transform
+
     return run_date_step(STEP, build_parser(), argv, transform)
 
 

@@ -59,9 +59,9 @@ def _add_namespace(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "xetra-etl argo") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="xetra-etl argo",
+        prog=prog,
         description="Render the Argo manifests and run the pipeline on an Argo server "
         "(server from ARGO_SERVER, token from ARGO_TOKEN).",
     )
@@ -139,9 +139,10 @@ def _exit_code_for(exc: Exception) -> int:
 def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = None) -> int:
     """Entry point; `argv` excludes the program name (a leading `argo`/`workflows` is skipped)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    group = "argo"
     if args_list and args_list[0] in GROUP_WORDS:
-        args_list = args_list[1:]
-    parser = build_parser()
+        group, args_list = args_list[0], args_list[1:]
+    parser = build_parser(f"xetra-etl {group}")
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)

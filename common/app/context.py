@@ -90,7 +90,7 @@ def for_each_date(
     """
     results: dict[dt.date, T] = {}
     failures: dict[str, str] = {}
-    codes: list[ExitCode] = []
+    codes: list[int] = []
     for day in dates:
         with date_context(day):
             started = time.monotonic()
@@ -99,7 +99,8 @@ def for_each_date(
             except XetraEtlError as exc:
                 code = exc.exit_code
                 log.error("date %s failed (exit %d): %s", day, code, exc)
-                failures[day.isoformat()], codes = str(exc), [*codes, code]
+                failures[day.isoformat()] = str(exc)
+                codes.append(code)
                 _record_failure(pipeline, day, str(exc), code)
             except Exception as exc:  # a bug: still record the date, then report it as one
                 log.exception("date %s failed with an unexpected error", day)
@@ -109,8 +110,7 @@ def for_each_date(
             else:
                 log.debug("date %s took %.2f s", day, time.monotonic() - started)
     if failures:
-        code = ExitCode.TEMPORARY if ExitCode.TEMPORARY in codes else codes[0]
-        raise DateFailedError(failures, code)
+        raise DateFailedError(failures, ExitCode.combine(codes))
     return results
 
 

@@ -91,13 +91,14 @@ def plan_from_listing(
     counts: dict[str, int] = {}
     for reason in work.values():
         counts[str(reason)] = counts.get(str(reason), 0) + 1
+    by_reason = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
     log.info(
-        "%d of %d source dates in %s..%s need work %s; %d up to date",
+        "%d of %d source dates in %s..%s need work%s; %d up to date",
         len(work),
         len(in_range),
         first,
         last,
-        counts or "",
+        f" ({by_reason})" if by_reason else "",
         plan.skipped,
     )
     return plan

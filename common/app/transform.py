@@ -14,11 +14,11 @@ import pyarrow as pa
 from common.app.context import Pipeline
 from common.app.extract import aggregates_for
 from common.catalog import list_source_dates
-from common.domain.dates import lookback_start
+from common.domain.dates import lookback_start, lookback_window
 from common.domain.layout import SourceDate
 from common.domain.quality import quality_checks
 from common.domain.report import report_rows
-from common.errors import InputMissingError
+from common.errors import InputMissingError, PreviousCloseUnknownError, XetraEtlError
 from common.parquetio import to_parquet
 
 log = logging.getLogger(__name__)
@@ -37,16 +37,23 @@ def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
     found = list_source_dates(pipeline.source, lookback_start(day, lookback), day)
     if day not in found:
         raise InputMissingError(f"no source objects for {day}")
-    own = found.pop(day)
+    own = found[day]
+    window_dates = lookback_window(day, sorted(found), lookback)
     aggregates, own_meta = aggregates_for(pipeline, own)
-    window = {d: aggregates_for(pipeline, s)[0] for d, s in sorted(found.items())}
+    window: dict[dt.date, pa.Table] = {}
+    if needs_previous_close(aggregates):
+        for window_date in window_dates:
+            try:
+                window[window_date] = aggregates_for(pipeline, found[window_date])[0]
+            except XetraEtlError as exc:
+                raise PreviousCloseUnknownError(window_date, exc) from exc
     rows, meta = report_for(
         pipeline,
         own,
         aggregates=aggregates,
         own_meta=own_meta,
         window=window,
-        window_fingerprints={d: s.fingerprint for d, s in found.items()},
+        window_fingerprints={d: found[d].fingerprint for d in window_dates},
         started_at=started,
     )
     pipeline.target.put(
@@ -54,6 +61,11 @@ def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
     )
     log.info("transformed %s: %d report rows, %d window dates", day, rows.num_rows, len(window))
     return TransformResult(day, rows.num_rows, tuple(sorted(window)))
+
+
+def needs_previous_close(aggregates: pa.Table) -> bool:
+    """A date without trades (a Saturday of reference prices) has no change to compute."""
+    return bool(aggregates.num_rows > 0)
 
 
 def report_for(
@@ -68,16 +80,17 @@ def report_for(
 ) -> tuple[pa.Table, dict[str, Any]]:
     """A date's report rows and the metadata that load records with them.
 
-    `window` and `window_fingerprints` cover every source date of the lookback window before
-    the date (dates without a folder are simply absent).
+    `window_fingerprints` covers every source date of the lookback window before the date (dates
+    without a folder are simply absent); `window` holds their aggregates, or nothing when the
+    date does not need a previous close (`needs_previous_close`).
     """
     day = own.date
     rows = report_rows(day, aggregates, window)
     previous = window[max(window)].num_rows if window else None
     checks, warnings = quality_checks(day, rows, previous)
-    warnings = [*own_meta.get("warnings", []), *warnings]
-    for warning in warnings:
+    for warning in warnings:  # the extraction's own warnings were logged when it ran
         log.warning("%s: %s", day, warning)
+    warnings = [*own_meta.get("warnings", []), *warnings]
     meta = {
         "fingerprint": own.fingerprint,
         "inputs_fingerprint": pipeline.inputs_digest(day, dict(window_fingerprints)),

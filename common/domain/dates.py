@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -55,6 +56,18 @@ def date_range(first: dt.date, last: dt.date) -> Iterator[dt.date]:
 def lookback_start(day: dt.date, lookback_days: int) -> dt.date:
     """The earliest date whose close can be `day`'s previous close."""
     return day - dt.timedelta(days=lookback_days)
+
+
+def lookback_window(
+    day: dt.date, dates: Sequence[dt.date], lookback_days: int
+) -> Sequence[dt.date]:
+    """The dates of `dates` (sorted) whose close can be `day`'s previous close.
+
+    Those in [day - lookback_days, day): the one definition of a date's window, for discovery,
+    transform and the local run alike.
+    """
+    start = bisect.bisect_left(dates, lookback_start(day, lookback_days))
+    return dates[start : bisect.bisect_left(dates, day, lo=start)]
 
 
 def chunked(items: list[dt.date], size: int) -> list[list[dt.date]]:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from common.domain.dates import lookback_start
+from common.domain.dates import lookback_window
 from common.domain.layout import inputs_fingerprint
 
 
@@ -79,8 +79,7 @@ def window_fingerprints(
     day: dt.date, fingerprints: Mapping[dt.date, str], lookback_days: int
 ) -> dict[dt.date, str]:
     """Fingerprints of the source dates whose close can be `day`'s previous close."""
-    start = lookback_start(day, lookback_days)
-    return {d: fp for d, fp in fingerprints.items() if start <= d < day}
+    return {d: fingerprints[d] for d in lookback_window(day, sorted(fingerprints), lookback_days)}
 
 
 def window_digest(day: dt.date, fingerprints: Mapping[dt.date, str], lookback_days: int) -> str:
@@ -199,7 +198,8 @@ def parse_meta(raw: bytes) -> dict[dt.date, tuple[DateRecord, str]]:
             error=row["error"],
             exit_code=int(row["exit_code"]),
             warnings=tuple(w for w in row["warnings"].split(" | ") if w),
-            checks=dict(part.split("=", 1) for part in row["checks"].split("; ") if "=" in part),
+            # a check's name may hold "=" (min<=open,close<=max), its result never does
+            checks=dict(part.rsplit("=", 1) for part in row["checks"].split("; ") if "=" in part),
         )
         result[record.date] = (record, row["record_etag"])
     return result

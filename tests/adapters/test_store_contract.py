@@ -52,7 +52,7 @@ def test_get_raises_object_not_found_when_key_missing(store: ObjectStore) -> Non
     assert isinstance(caught.value, InputMissingError)
     assert caught.value.exit_code == ExitCode.NO_INPUT
     assert int(caught.value.exit_code) == 66
-    assert not caught.value.retryable
+    assert caught.value.exit_code != ExitCode.TEMPORARY
     assert store.location("absent") in str(caught.value)
 
 
@@ -247,7 +247,7 @@ def test_put_if_none_match_raises_precondition_failed_when_key_exists(
 
     assert caught.value.exit_code == ExitCode.TEMPORARY
     assert int(caught.value.exit_code) == 75
-    assert caught.value.retryable
+    assert caught.value.exit_code == ExitCode.TEMPORARY
     assert store.get("lock").data == b"first"
     assert store.get("lock").etag == etag
 

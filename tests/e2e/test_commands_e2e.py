@@ -92,11 +92,12 @@ def test_config_errors_exit_78_listing_every_problem(local_place: Place, tmp_pat
         assert problem in result.stderr
 
 
-def test_malformed_first_date_exits_78(local_place: Place) -> None:
+def test_malformed_first_date_is_a_usage_error_exit_2(local_place: Place) -> None:
     result = local_place.cli(
         "run", "--config", str(local_place.write_config()), "--first-date", "2021-13-01"
     )
-    assert result.returncode == 78
+    assert result.returncode == 2
+    assert "usage: xetra-etl run" in result.stderr
     assert "--first-date" in result.stderr
 
 
@@ -125,13 +126,37 @@ def test_a_failed_date_fails_the_dates_whose_previous_close_it_holds(local_place
     source.put(key, data.rsplit(b"\n", 2)[0][:-15] + b"\n")  # truncate the last line
     report = local_place.run()
     assert report["exit_code"] == 65
-    # lookback 3: 03-06 and 03-08 may take their previous close from 03-05.
-    assert failed(report) == {"2021-03-05", "2021-03-06", "2021-03-08"}
-    assert processed(report) == {"2021-03-03", "2021-03-04", "2021-03-09", "2021-03-10"}
+    # lookback 3: 03-08 may take its previous close from 03-05. Saturday 03-06 holds only
+    # reference prices: no trades, no change to compute, so it does not depend on 03-05.
+    assert failed(report) == {"2021-03-05", "2021-03-08"}
+    assert processed(report) == {
+        "2021-03-03",
+        "2021-03-04",
+        "2021-03-06",
+        "2021-03-09",
+        "2021-03-10",
+    }
+    errors = {d["date"]: d["error"] for d in report["dates"]}
+    assert errors["2021-03-08"].startswith("previous close depends on 2021-03-05, which failed: ")
+    assert "2021-03-05_BINS_XETR09.csv" in errors["2021-03-08"]
     assert re.search(r"2021-03-05/2021-03-05_BINS_XETR09\.csv, line \d+", report["stderr"])
     statuses = {d["date"]: d for d in report["dates"]}
     assert statuses["2021-03-08"]["exit_code"] == 65
     assert key in statuses["2021-03-08"]["error"]
+
+
+def test_the_transform_step_says_which_window_date_failed(local_place: Place) -> None:
+    key = "2021-03-05/2021-03-05_BINS_XETR09.csv"
+    source = local_place.source
+    data = source.get(key).data
+    source.put(key, data.rsplit(b"\n", 2)[0][:-15] + b"\n")  # truncate the last line
+    config = str(local_place.write_config())
+    common = ("--config", config, "--run-id", "wf-window")
+    saturday = local_place.cli("transform", "--dates", "2021-03-06", *common)
+    assert saturday.returncode == 0, saturday.stderr
+    monday = local_place.cli("transform", "--dates", "2021-03-08", *common)
+    assert monday.returncode == 65, monday.stderr
+    assert "previous close depends on 2021-03-05, which failed: object " in monday.stderr
 
 
 def test_a_second_run_waits_for_nobody_and_exits_75_while_the_lock_is_held(

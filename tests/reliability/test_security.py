@@ -100,5 +100,6 @@ def test_dates_are_validated_before_they_reach_an_object_key(
     local_place: Place, args: list[str]
 ) -> None:
     result = local_place.cli(args[0], "--config", str(local_place.write_config()), *args[1:])
-    assert result.returncode == 78, result.stderr
+    assert result.returncode == 2, result.stderr  # a usage error, before anything else runs
+    assert f"usage: xetra-etl {args[0]}" in result.stderr
     assert not Path(local_place.target_uri).exists()  # nothing was written anywhere

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from common.config import parse_config
 from common.demo import generate
+from common.entry import build_pipeline
 from common.localrun import run_local
 from common.storage.local import LocalStore
 
@@ -50,7 +51,8 @@ def run_ranges(source: Path, ranges: list[tuple[dt.date, dt.date]]) -> pa.Table:
             env={},
         )
         for number, (first, last) in enumerate(ranges):
-            result = run_local(config, run_id=f"run-{number}", first=first, last=last, workers=1)
+            pipeline = build_pipeline(config, f"run-{number}")
+            result = run_local(pipeline, first=first, last=last, workers=1)
             assert result.exit_code == 0
         table = ds.dataset(f"{target}/reports/daily", partitioning="hive").to_table()
         return table.sort_by([("date", "ascending"), ("isin", "ascending")])

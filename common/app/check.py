@@ -1,0 +1,59 @@
+"""Check: can a run work with this config? Reach the source and the target, without changing either.
+
+Each check gives one line for a person; a failed check carries the exit code of its error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from common.catalog import list_source_dates
+from common.errors import ExitCode, XetraEtlError
+from common.layout_target import TargetLayout
+from common.storage.base import ObjectStore
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    detail: str
+    exit_code: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def line(self) -> str:
+        return f"{'ok' if self.ok else 'FAIL':<4}  {self.name:<6}  {self.detail}"
+
+
+def failed(name: str, exc: XetraEtlError) -> CheckResult:
+    return CheckResult(name, str(exc), int(exc.exit_code))
+
+
+def check_source(source: ObjectStore, first: dt.date, last: dt.date) -> CheckResult:
+    """Lists the source dates in [first, last]; reads no object."""
+    try:
+        dates = list_source_dates(source, first, last)
+        if not dates and next(iter(source.list("")), None) is None:
+            return CheckResult(
+                "source",
+                f"{source.uri}: no objects at all; expected date folders YYYY-MM-DD/",
+                int(ExitCode.NO_INPUT),
+            )
+    except XetraEtlError as exc:
+        return failed("source", exc)
+    return CheckResult("source", f"{source.uri}: {len(dates)} source date(s) in {first}..{last}")
+
+
+def check_target(target: ObjectStore, layout: TargetLayout) -> CheckResult:
+    """Creates an object with a conditional write (as job control does), then removes it."""
+    key = f"{layout.staging_prefix}/.check-{secrets.token_hex(6)}"
+    try:
+        target.put(key, b"xetra-etl check\n", if_none_match=True)
+        target.delete(key)
+    except XetraEtlError as exc:
+        return failed("target", exc)
+    return CheckResult("target", f"{target.uri}: writable (conditional write of {key}, removed)")
