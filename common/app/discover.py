@@ -1,6 +1,8 @@
 """Discover: which dates need work, from one source listing and the job-control records.
 
-Reads no source object. Writes the run plan into the run's staging area, for merge.
+Reads no source object and no partition: besides the source it lists the job-control records and
+the report prefix (to find partitions deleted or overwritten since their date was done). Writes
+the run plan into the run's staging area, for merge.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from common.app.context import Pipeline, utc_now
-from common.catalog import list_source_dates
+from common.catalog import list_partitions, list_planned_source_dates
 from common.domain.dates import chunked, format_work_item, lookback_start
 from common.domain.jobcontrol import dates_needing_work
 from common.domain.layout import SourceDate
@@ -55,11 +57,14 @@ def discover(pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: i
 
 
 def list_for_plan(pipeline: Pipeline, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
-    """The source dates a plan for [first, last] looks at: the range and the lookback before it."""
+    """The source dates a plan for [first, last] looks at: the range and the lookback before it.
+
+    A source without any date folder is an error (SourceNotFoundError), not an empty plan.
+    """
     if first > last:
         raise ConfigError(f"first date {first} is after last date {last}")
     lookback = pipeline.config.pipeline.prev_close_lookback_days
-    return list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    return list_planned_source_dates(pipeline.source, lookback_start(first, lookback), last)
 
 
 def plan_from_listing(
@@ -75,7 +80,10 @@ def plan_from_listing(
     in_range = [d for d in fingerprints if first <= d <= last]
     inputs = {d: pipeline.inputs_digest(d, fingerprints) for d in in_range}
     records = {d: record for d, (record, _) in pipeline.jobs.load().items()}
-    work = dates_needing_work(fingerprints, inputs, records, first=first, last=last)
+    partitions = list_partitions(pipeline.target, pipeline.layout.report_prefix)
+    work = dates_needing_work(
+        fingerprints, inputs, records, first=first, last=last, partitions=partitions
+    )
     items = [format_work_item(chunk) for chunk in chunked(sorted(work), chunk_size)]
     plan = Plan(
         run_id=pipeline.run_id,
