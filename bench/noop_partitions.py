@@ -9,8 +9,9 @@ record that describes it. Then measures, in this process (no interpreter start-u
 - discover: what `xetra-etl discover` decides with (source, records, report prefix), plan written;
 - no-op run: `run_local`, as `xetra-etl run` calls it (lock, discover, merge, run report).
 
-Prints the median wall time of BENCH_REPS repetitions (default 5), every S3 request by operation,
-and how many source objects and partitions were fetched (both must be 0).
+Prints the median and best wall time of BENCH_REPS interleaved repetitions (default 5), each as
+a ratio to the bare listing, every S3 request by operation, and how many source objects and
+partitions were fetched (both must be 0).
 """
 
 from __future__ import annotations
@@ -119,25 +120,31 @@ def pipeline_for(config: Config, client: Any, run_id: str) -> Pipeline:
     return Pipeline(config, source, target, run_id)
 
 
-def measure(name: str, endpoint: str, action: Callable[[Any], None]) -> dict[str, Any]:
-    walls, counted = [], Requests()
-    for rep in range(REPS):
-        requests = Requests()
-        client = make_client(endpoint)
-        client.meta.events.register("before-send.s3.*", requests.hook)
-        started = time.perf_counter()
-        action(client)
-        walls.append(time.perf_counter() - started)
-        client.close()
-        if rep == REPS - 1:
-            counted = requests
-    return {
-        "name": name,
-        "wall_s": statistics.median(walls),
-        "requests": sum(counted.by_operation.values()),
-        "by_operation": dict(sorted(counted.by_operation.items())),
-        "gets": counted.got,
-    }
+def measure(endpoint: str, actions: dict[str, Callable[[Any], None]]) -> list[dict[str, Any]]:
+    """Each action REPS times, interleaved, so a busy machine slows them alike."""
+    walls: dict[str, list[float]] = {name: [] for name in actions}
+    counted: dict[str, Requests] = {}
+    for _ in range(REPS):
+        for name, action in actions.items():
+            requests = Requests()
+            client = make_client(endpoint)
+            client.meta.events.register("before-send.s3.*", requests.hook)
+            started = time.perf_counter()
+            action(client)
+            walls[name].append(time.perf_counter() - started)
+            client.close()
+            counted[name] = requests
+    return [
+        {
+            "name": name,
+            "wall_s": statistics.median(walls[name]),
+            "min_s": min(walls[name]),
+            "requests": sum(counted[name].by_operation.values()),
+            "by_operation": dict(sorted(counted[name].by_operation.items())),
+            "gets": counted[name].got,
+        }
+        for name in actions
+    ]
 
 
 def main(dates: int) -> None:
@@ -166,22 +173,23 @@ def main(dates: int) -> None:
             )
             assert result.exit_code == 0 and result.report.done == 0
 
-        results = [
-            measure(n, server.endpoint_url, f)
-            for n, f in [
-                ("bare listing (source + records)", bare),
-                ("discover (source + records + report prefix)", discover),
-                ("no-op run (lock, discover, merge, run report)", noop_run),
-            ]
-        ]
+        results = measure(
+            server.endpoint_url,
+            {
+                "bare listing (source + records)": bare,
+                "discover (source + records + report prefix)": discover,
+                "no-op run (lock, discover, merge, run report)": noop_run,
+            },
+        )
         base = results[0]
-        print(f"{dates} processed dates on SeaweedFS, median of {REPS}:")
+        print(f"{dates} processed dates on SeaweedFS, {REPS} interleaved repetitions:")
         for r in results:
             source_gets = [u for u in r["gets"] if "/nsrc" in u]
             partition_gets = [u for u in r["gets"] if "/date=" in u]
             print(
-                f"  {r['name']:<48} {r['wall_s'] * 1000:7.1f} ms  "
-                f"x{r['wall_s'] / base['wall_s']:.2f}  {r['requests']:3d} requests "
+                f"  {r['name']:<48} median {r['wall_s'] * 1000:7.1f} ms "
+                f"(x{r['wall_s'] / base['wall_s']:.2f}), best {r['min_s'] * 1000:7.1f} ms "
+                f"(x{r['min_s'] / base['min_s']:.2f})  {r['requests']:3d} requests "
                 f"{r['by_operation']}  source GETs {len(source_gets)}, "
                 f"partition GETs {len(partition_gets)}"
             )

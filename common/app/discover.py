@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from common.app.context import Pipeline, utc_now
@@ -79,8 +80,12 @@ def plan_from_listing(
     fingerprints = {d: s.fingerprint for d, s in found.items()}
     in_range = [d for d in fingerprints if first <= d <= last]
     inputs = {d: pipeline.inputs_digest(d, fingerprints) for d in in_range}
-    records = {d: record for d, (record, _) in pipeline.jobs.load().items()}
-    partitions = list_partitions(pipeline.target, pipeline.layout.report_prefix)
+    # The report listing waits on the store while job control is read: side by side.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(list_partitions, pipeline.target, pipeline.layout.report_prefix)
+        loaded, meta_current = pipeline.jobs.load_and_check_meta()
+        partitions = listed.result()
+    records = {d: record for d, (record, _) in loaded.items()}
     work = dates_needing_work(
         fingerprints, inputs, records, first=first, last=last, partitions=partitions
     )
@@ -94,6 +99,7 @@ def plan_from_listing(
         reasons={d.isoformat(): str(r) for d, r in sorted(work.items())},
         skipped=len(in_range) - len(work),
         source_dates=len(in_range),
+        extra={"meta_file": "current" if meta_current else "stale"},
     )
     pipeline.target.put(pipeline.layout.plan_key(pipeline.run_id), plan.to_json())
     counts: dict[str, int] = {}
