@@ -3,20 +3,28 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_LAST_DATE := 2024-03-15
 
 .PHONY: install demo test test-quick test-images lint format render bench clean tools
 
+# The whole development toolchain (tests, linters, Argo rendering): make install, make test.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(DEMO_STAMP)
+
+# Only what the demo runs: the package with its data extra (pyarrow, pandas, numpy).
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[data]'
 	touch $@
 
 install: $(STAMP)
 
 ## demo: write demo source data, run the whole pipeline on local directories, show the report
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	rm -rf demo
 	$(BIN)/xetra-etl demo-data --out demo/source --first-date 2024-03-04 --days 12
 	XETRA_LOG_FORMAT=text $(BIN)/xetra-etl run --config config/demo.yaml --last-date $(DEMO_LAST_DATE)

@@ -132,3 +132,9 @@ class DateFailedError(XetraEtlError):
         self.exit_code = exit_code
         names = ", ".join(sorted(failures))
         super().__init__(f"{len(failures)} date(s) failed: {names}")
+
+
+class SourceNotFoundError(XetraEtlError):
+    """The source URI does not exist or holds no date folders: the config points elsewhere."""
+
+    exit_code = ExitCode.CONFIG

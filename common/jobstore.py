@@ -46,7 +46,11 @@ class JobStore:
 
     def load(self) -> Records:
         """Every date's record with its ETag, reading only records the meta file does not match."""
-        cached, _, _ = self._read_meta()
+        return self.load_and_check_meta()[0]
+
+    def load_and_check_meta(self) -> tuple[Records, bool]:
+        """`load`, and whether the meta file already says exactly that (no rebuild needed)."""
+        cached, _, raw = self._read_meta()
         listed = {
             dt.date.fromisoformat(info.key.rsplit("/", 1)[1].removesuffix(".json")): info.etag
             for info in self.store.list(self.layout.records_prefix)
@@ -58,7 +62,7 @@ class JobStore:
             for day, pair in zip(stale, pool.map(self._read_with_etag, stale), strict=True):
                 if pair is not None:
                     result[day] = pair
-        return result
+        return result, bool(raw) and render_meta(result) == raw
 
     def rebuild_meta(self, *, attempts: int = 10) -> Records:
         """Rewrite the meta file from the records; retried when another writer got there first."""

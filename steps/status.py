@@ -7,8 +7,16 @@ import json
 import sys
 from collections.abc import Sequence
 
+from common.catalog import list_partitions
 from common.config import Config
-from common.domain.jobcontrol import render_meta
+from common.domain.jobcontrol import (
+    DateRecord,
+    PartitionFile,
+    Reason,
+    State,
+    partition_problem,
+    render_meta,
+)
 from common.entry import add_config_arg, build_pipeline, run_step
 
 STEP = "status"
@@ -18,7 +26,9 @@ def build_parser(prog: str = "xetra-etl status") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Print each date's state (done/failed), fingerprint, row count, processing "
-        "time and run id from the meta file and the date records in the target.",
+        "time and run id from the meta file and the date records in the target, and the reason "
+        "the next run will redo it: retry (failed), partition-missing or partition-changed (its "
+        "report partition was deleted or overwritten since).",
     )
     add_config_arg(parser)
     parser.add_argument(
@@ -30,18 +40,35 @@ def build_parser(prog: str = "xetra-etl status") -> argparse.ArgumentParser:
     return parser
 
 
+def redo_reason(record: DateRecord, partition: set[PartitionFile] | None) -> str:
+    """Why the next run will process the date again, as far as job control and the target tell
+    (a changed source shows only when the source is listed: `xetra-etl discover`)."""
+    if record.state is not State.DONE:
+        return str(Reason.RETRY)
+    problem = partition_problem(record, partition)
+    return str(problem) if problem else ""
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
-    records = build_pipeline(config, "status").jobs.load()
+    pipeline = build_pipeline(config, "status")
+    records = pipeline.jobs.load()
+    partitions = list_partitions(pipeline.target, pipeline.layout.report_prefix)
+    reasons = {
+        day: redo_reason(record, partitions.get(day)) for day, (record, _) in records.items()
+    }
     if args.format == "csv":
         sys.stdout.write(render_meta(records).decode())
         return 0
     if args.format == "json":
-        rows = [json.loads(record.to_json()) for record, _ in records.values()]
+        rows = [
+            {**json.loads(record.to_json()), "reason": reasons[day]}
+            for day, (record, _) in records.items()
+        ]
         sys.stdout.write(json.dumps(sorted(rows, key=lambda r: r["date"]), indent=2) + "\n")
         return 0
     header = (
         f"{'date':<10}  {'state':<6}  {'rows':>7}  {'processed_at':<25}  {'run_id':<30}  "
-        f"{'quality':<8}  note"
+        f"{'quality':<8}  {'reason':<17}  note"
     )
     lines = [header, "-" * len(header)]
     for day in sorted(records):
@@ -50,10 +77,17 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         quality = "warn" if record.warnings else ("ok" if record.checks else "-")
         lines.append(
             f"{day.isoformat():<10}  {record.state!s:<6}  {record.row_count:>7}  "
-            f"{record.processed_at:<25}  {record.run_id:<30}  {quality:<8}  {note}"
+            f"{record.processed_at:<25}  {record.run_id:<30}  {quality:<8}  {reasons[day]:<17}  "
+            f"{note}"
         )
     done = sum(1 for r, _ in records.values() if r.state == "done")
-    lines.append(f"{len(records)} dates: {done} done, {len(records) - done} failed")
+    touched = sum(1 for r in reasons.values() if r.startswith("partition-"))
+    summary = f"{len(records)} dates: {done} done, {len(records) - done} failed"
+    if touched:
+        summary += (
+            f"; {touched} done with a partition missing or changed (the next run redoes them)"
+        )
+    lines.append(summary)
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

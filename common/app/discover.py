@@ -1,6 +1,8 @@
 """Discover: which dates need work, from one source listing and the job-control records.
 
-Reads no source object. Writes the run plan into the run's staging area, for merge.
+Reads no source object and no partition: besides the source it lists the job-control records and
+the report prefix (to find partitions deleted or overwritten since their date was done). Writes
+the run plan into the run's staging area, for merge.
 """
 
 from __future__ import annotations
@@ -8,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from common.app.context import Pipeline, utc_now
-from common.catalog import list_source_dates
+from common.catalog import list_partitions, list_planned_source_dates
 from common.domain.dates import chunked, format_work_item, lookback_start
 from common.domain.jobcontrol import dates_needing_work
 from common.domain.layout import SourceDate
@@ -55,11 +58,14 @@ def discover(pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: i
 
 
 def list_for_plan(pipeline: Pipeline, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
-    """The source dates a plan for [first, last] looks at: the range and the lookback before it."""
+    """The source dates a plan for [first, last] looks at: the range and the lookback before it.
+
+    A source without any date folder is an error (SourceNotFoundError), not an empty plan.
+    """
     if first > last:
         raise ConfigError(f"first date {first} is after last date {last}")
     lookback = pipeline.config.pipeline.prev_close_lookback_days
-    return list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    return list_planned_source_dates(pipeline.source, lookback_start(first, lookback), last)
 
 
 def plan_from_listing(
@@ -74,8 +80,15 @@ def plan_from_listing(
     fingerprints = {d: s.fingerprint for d, s in found.items()}
     in_range = [d for d in fingerprints if first <= d <= last]
     inputs = {d: pipeline.inputs_digest(d, fingerprints) for d in in_range}
-    records = {d: record for d, (record, _) in pipeline.jobs.load().items()}
-    work = dates_needing_work(fingerprints, inputs, records, first=first, last=last)
+    # The report listing waits on the store while job control is read: side by side.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(list_partitions, pipeline.target, pipeline.layout.report_prefix)
+        loaded, meta_current = pipeline.jobs.load_and_check_meta()
+        partitions = listed.result()
+    records = {d: record for d, (record, _) in loaded.items()}
+    work = dates_needing_work(
+        fingerprints, inputs, records, first=first, last=last, partitions=partitions
+    )
     items = [format_work_item(chunk) for chunk in chunked(sorted(work), chunk_size)]
     plan = Plan(
         run_id=pipeline.run_id,
@@ -86,6 +99,7 @@ def plan_from_listing(
         reasons={d.isoformat(): str(r) for d, r in sorted(work.items())},
         skipped=len(in_range) - len(work),
         source_dates=len(in_range),
+        extra={"meta_file": "current" if meta_current else "stale"},
     )
     pipeline.target.put(pipeline.layout.plan_key(pipeline.run_id), plan.to_json())
     counts: dict[str, int] = {}

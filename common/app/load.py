@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from common.app.context import Pipeline, utc_now
-from common.domain.jobcontrol import DateRecord, State
+from common.domain.jobcontrol import DateRecord, PartitionFile, State
 from common.errors import InputMissingError, ObjectNotFoundError
 from common.faults import crash_point
 from common.parquetio import from_parquet, to_parquet
@@ -49,8 +49,12 @@ def write_report(
     """The date's partition, then its `done` record (see the module docstring for the order)."""
     layout = pipeline.layout
     partition = layout.partition_key(day)
+    written: frozenset[PartitionFile] = frozenset()
     if rows.num_rows:
-        pipeline.target.put(partition, to_parquet(output_table(pipeline, rows), meta))
+        data = to_parquet(output_table(pipeline, rows), meta)
+        etag = pipeline.target.put(partition, data)
+        name = partition.removeprefix(layout.partition_prefix(day))
+        written = frozenset({PartitionFile.of(name, len(data), etag)})
     else:
         pipeline.target.delete(partition)  # a date without trades has no partition
     crash_point("load:partition-written")
@@ -67,6 +71,7 @@ def write_report(
             duration_seconds=round(time.time() - started, 3),
             warnings=tuple(meta.get("warnings", ())),
             checks=dict(meta.get("checks", {})),
+            partition=written,
         )
     )
     crash_point("load:record-written")

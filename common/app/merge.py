@@ -67,7 +67,10 @@ def read_plan(pipeline: Pipeline) -> Plan:
 def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunReport:
     plan = read_plan(pipeline)
     crash_point("merge:start")
-    records = pipeline.jobs.rebuild_meta()
+    # A run that processed nothing, with a meta file that discovery found current, has nothing
+    # to rebuild: a no-op run lists the records once, not twice.
+    nothing_changed = not plan.dates and plan.extra.get("meta_file") == "current"
+    records = {} if nothing_changed else pipeline.jobs.rebuild_meta()
     crash_point("merge:meta-written")
     outcomes: list[DateOutcome] = []
     for day in plan.dates:

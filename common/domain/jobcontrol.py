@@ -1,9 +1,10 @@
 """Job control decisions (DESIGN section 5), as pure functions over plain data.
 
 A date's record says what was last done to it. A date needs work when it was never done, when its
-own source objects changed (fingerprint), or when its previous-close input changed (the digest of
+own source objects changed (fingerprint), when its previous-close input changed (the digest of
 the fingerprints of every source date in its lookback window, dates before the first date
-included).
+included), or when its report partition is no longer the one its record describes (deleted, or
+overwritten: names, sizes and ETags from a listing of the report prefix).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,32 @@ class Reason(StrEnum):
     CHANGED = "changed"
     INPUT_CHANGED = "input-changed"
     RETRY = "retry"
+    PARTITION_MISSING = "partition-missing"
+    PARTITION_CHANGED = "partition-changed"
+
+
+@dataclass(frozen=True, order=True)
+class PartitionFile:
+    """One object of a date's report partition, as a listing shows it."""
+
+    name: str
+    size: int
+    etag: str
+
+    @classmethod
+    def of(cls, name: str, size: int, etag: str) -> PartitionFile:
+        # S3 quotes ETags in some answers and not in others; the quotes carry no meaning.
+        return cls(name, size, etag.strip('"'))
+
+
+def partition_to_json(files: Set[PartitionFile]) -> list[dict[str, object]]:
+    return [asdict(f) for f in sorted(files)]
+
+
+def partition_from_json(items: list[dict[str, Any]]) -> frozenset[PartitionFile]:
+    return frozenset(
+        PartitionFile.of(str(i["name"]), int(i["size"]), str(i["etag"])) for i in items
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +74,9 @@ class DateRecord:
     exit_code: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
     checks: Mapping[str, str] = field(default_factory=dict)
+    # The report partition as load left it: its files, empty when the date has no partition (no
+    # trades); None in records written before partitions were kept (see `partition_problem`).
+    partition: frozenset[PartitionFile] | None = None
 
     def to_json(self) -> bytes:
         data = asdict(self)
@@ -54,6 +84,10 @@ class DateRecord:
         data["state"] = str(self.state)
         data["warnings"] = list(self.warnings)
         data["checks"] = dict(self.checks)
+        if self.partition is None:
+            del data["partition"]
+        else:
+            data["partition"] = partition_to_json(self.partition)
         return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
     @classmethod
@@ -72,6 +106,11 @@ class DateRecord:
             exit_code=int(data.get("exit_code", 0)),
             warnings=tuple(data.get("warnings", ())),
             checks=dict(data.get("checks", {})),
+            partition=(
+                partition_from_json(data["partition"])
+                if data.get("partition") is not None
+                else None
+            ),
         )
 
 
@@ -93,11 +132,13 @@ def dates_needing_work(
     *,
     first: dt.date,
     last: dt.date,
+    partitions: Mapping[dt.date, Set[PartitionFile]] | None = None,
 ) -> dict[dt.date, Reason]:
     """Dates in [first, last] that exist in the source and need work, with the reason why.
 
     `fingerprints` holds each source date's own fingerprint, `inputs` each date's digest of its
-    previous-close input (see `window_digest`).
+    previous-close input (see `window_digest`), `partitions` the files of every report partition
+    found in the target (None: not looked at).
     """
     work: dict[dt.date, Reason] = {}
     for day in sorted(d for d in fingerprints if first <= d <= last):
@@ -110,7 +151,27 @@ def dates_needing_work(
             work[day] = Reason.CHANGED
         elif record.inputs_fingerprint != inputs[day]:
             work[day] = Reason.INPUT_CHANGED
+        elif partitions is not None and (problem := partition_problem(record, partitions.get(day))):
+            work[day] = problem
     return work
+
+
+def partition_problem(record: DateRecord, found: Set[PartitionFile] | None) -> Reason | None:
+    """Why a done date's partition is not the one its record describes, or None when it is.
+
+    A record written before partitions were kept (`partition` None) still says whether the date
+    has a partition (row count above 0), so a deleted or an unexpected partition is found; only
+    an overwrite goes unseen until the date is next processed.
+    """
+    if record.state is not State.DONE:
+        return None
+    present = frozenset(found or ())
+    expected_some = record.row_count > 0 if record.partition is None else bool(record.partition)
+    if expected_some and not present:
+        return Reason.PARTITION_MISSING
+    if record.partition is None:
+        return Reason.PARTITION_CHANGED if present and not expected_some else None
+    return Reason.PARTITION_CHANGED if present != record.partition else None
 
 
 def mark_failed(
@@ -149,8 +210,11 @@ META_COLUMNS = (
     "error",
     "warnings",
     "checks",
+    "partition",
     "record_etag",
 )
+# The columns before `partition` was kept; such a meta file is still read (partition unknown).
+OLD_META_COLUMNS = tuple(c for c in META_COLUMNS if c != "partition")
 
 
 def render_meta(records: Mapping[dt.date, tuple[DateRecord, str]]) -> bytes:
@@ -173,6 +237,9 @@ def render_meta(records: Mapping[dt.date, tuple[DateRecord, str]]) -> bytes:
                 record.error,
                 " | ".join(record.warnings),
                 "; ".join(f"{k}={v}" for k, v in record.checks.items()),
+                ""
+                if record.partition is None
+                else json.dumps(partition_to_json(record.partition), separators=(",", ":")),
                 etag,
             ]
         )
@@ -182,7 +249,7 @@ def render_meta(records: Mapping[dt.date, tuple[DateRecord, str]]) -> bytes:
 def parse_meta(raw: bytes) -> dict[dt.date, tuple[DateRecord, str]]:
     """Parse the meta file; raise ValueError when it is not one this code wrote."""
     reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
-    if tuple(reader.fieldnames or ()) != META_COLUMNS:
+    if tuple(reader.fieldnames or ()) not in (META_COLUMNS, OLD_META_COLUMNS):
         raise ValueError(f"unexpected meta file columns {reader.fieldnames}")
     result: dict[dt.date, tuple[DateRecord, str]] = {}
     for row in reader:
@@ -200,6 +267,9 @@ def parse_meta(raw: bytes) -> dict[dt.date, tuple[DateRecord, str]]:
             warnings=tuple(w for w in row["warnings"].split(" | ") if w),
             # a check's name may hold "=" (min<=open,close<=max), its result never does
             checks=dict(part.rsplit("=", 1) for part in row["checks"].split("; ") if "=" in part),
+            partition=partition_from_json(json.loads(row["partition"]))
+            if row.get("partition")
+            else None,
         )
         result[record.date] = (record, row["record_etag"])
     return result

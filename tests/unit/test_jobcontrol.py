@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
 from common.domain.jobcontrol import (
+    META_COLUMNS,
+    OLD_META_COLUMNS,
     DateRecord,
+    PartitionFile,
     Reason,
     State,
     dates_needing_work,
     mark_failed,
     parse_meta,
+    partition_problem,
     render_meta,
     window_digest,
     window_fingerprints,
@@ -96,3 +102,69 @@ def test_meta_file_parser_rejects_a_file_it_did_not_write() -> None:
 def test_record_json_round_trips() -> None:
     record = done(D[0], "fp", "in")
     assert DateRecord.from_json(record.to_json()) == record
+
+
+PART = frozenset({PartitionFile.of("part-0.parquet", 1234, '"abc"')})
+
+
+def with_partition(record: DateRecord, partition: frozenset[PartitionFile] | None) -> DateRecord:
+    return replace(record, partition=partition)
+
+
+def test_partition_etag_quotes_carry_no_meaning() -> None:
+    assert PartitionFile.of("p", 1, '"abc"') == PartitionFile.of("p", 1, "abc")
+
+
+def test_needing_work_redoes_done_dates_whose_partition_is_missing_or_changed() -> None:
+    fps = {d: f"fp{d.day}" for d in D[:5]}
+    inputs = {d: window_digest(d, fps, 2) for d in fps}
+    records = {d: with_partition(done(d, fps[d], inputs[d]), PART) for d in fps}
+    records[D[4]] = with_partition(records[D[4]], frozenset())  # a day without trades
+    found: dict[dt.date, set[PartitionFile]] = {
+        D[0]: set(PART),
+        D[2]: {PartitionFile.of("part-0.parquet", 1234, "other")},
+        D[3]: {*PART, PartitionFile.of("extra.parquet", 5, "e")},
+    }
+    work = dates_needing_work(fps, inputs, records, first=D[0], last=D[4], partitions=found)
+    assert work == {
+        D[1]: Reason.PARTITION_MISSING,
+        D[2]: Reason.PARTITION_CHANGED,
+        D[3]: Reason.PARTITION_CHANGED,
+    }
+    found[D[4]] = set(PART)  # a partition appeared for a date that has none
+    work = dates_needing_work(fps, inputs, records, first=D[4], last=D[4], partitions=found)
+    assert work == {D[4]: Reason.PARTITION_CHANGED}
+    # Without a listing of the target, partitions are not looked at.
+    assert dates_needing_work(fps, inputs, records, first=D[0], last=D[4]) == {}
+
+
+def test_a_record_without_partition_info_still_finds_a_deleted_partition() -> None:
+    old = done(D[0], "fp", "in")  # row_count 3, partition None: written by an older version
+    assert old.partition is None
+    assert partition_problem(old, None) is Reason.PARTITION_MISSING
+    assert partition_problem(old, set(PART)) is None  # an overwrite cannot be told apart
+    no_trades = replace(old, row_count=0)
+    assert partition_problem(no_trades, None) is None
+    assert partition_problem(no_trades, set(PART)) is Reason.PARTITION_CHANGED
+
+
+def test_a_failed_date_has_no_partition_problem() -> None:
+    failed = mark_failed(None, D[0], error="x", exit_code=65, run_id="r", processed_at="")
+    assert partition_problem(failed, None) is None
+
+
+def test_record_json_and_meta_file_round_trip_the_partition() -> None:
+    for partition in (PART, frozenset(), None):
+        record = with_partition(done(D[0], "fp", "in"), partition)
+        assert DateRecord.from_json(record.to_json()) == record
+        assert parse_meta(render_meta({D[0]: (record, "e")})) == {D[0]: (record, "e")}
+
+
+def test_meta_file_of_the_previous_columns_is_read_with_partition_unknown() -> None:
+    record = with_partition(done(D[0], "fp", "in"), PART)
+    header, row = render_meta({D[0]: (record, "e")}).decode().splitlines()
+    assert tuple(header.split(",")) == META_COLUMNS
+    index = META_COLUMNS.index("partition")
+    cells = next(csv.reader([row]))
+    old = ",".join(OLD_META_COLUMNS) + "\n" + ",".join(cells[:index] + cells[index + 1 :]) + "\n"
+    assert parse_meta(old.encode()) == {D[0]: (with_partition(record, None), "e")}

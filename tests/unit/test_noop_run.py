@@ -1,4 +1,5 @@
-"""A run with nothing new lists the source and reads job control, but fetches no source object."""
+"""A run with nothing new lists the source and reads job control, but fetches no source object
+and no report partition."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from common.storage.local import LocalStore
 
 class CountingStore(LocalStore):
     gets = 0
+    keys: list[str] = []  # noqa: RUF012 (shared on purpose: every store of the run counts here)
 
     def get(self, key: str) -> Blob:
         CountingStore.gets += 1
+        CountingStore.keys.append(self.location(key))
         return super().get(key)
 
     def open_object(self, key: str) -> io.FileIO:
         CountingStore.gets += 1
+        CountingStore.keys.append(self.location(key))
         return super().open_object(key)
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
@@ -51,15 +55,18 @@ def test_second_run_fetches_no_source_object(tmp_path: Path) -> None:
     def pipeline(run_id: str) -> Pipeline:
         source = CountingStore(config.source.uri)
         reader = SourceReader(source, config.source)
-        return Pipeline(config, source, LocalStore(config.target.uri), run_id, reader)
+        return Pipeline(config, source, CountingStore(config.target.uri), run_id, reader)
 
     first = run_local(
         pipeline("r1"), first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1
     )
     assert first.exit_code == 0 and first.report and first.report.done == 5
-    CountingStore.gets = 0
+    CountingStore.keys.clear()
     second = run_local(
         pipeline("r2"), first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1
     )
     assert second.exit_code == 0 and second.report and second.report.done == 0
-    assert CountingStore.gets == 0
+    source = str(tmp_path / "src")
+    assert [k for k in CountingStore.keys if k.startswith(source)] == []
+    assert [k for k in CountingStore.keys if "/date=" in k] == []
+    assert CountingStore.keys  # the target's job control was read through the counting store
