@@ -25,6 +25,7 @@ from tests.argo_sim import (
     RunOutcome,
     host_runner,
 )
+from tests.argo_sim.cluster import minikube_artifact_repository
 from tests.e2e.conftest import LAST, Place, make_place
 
 pytestmark = pytest.mark.e2e
@@ -68,6 +69,7 @@ def make_sim(
         parameters={"last-date": LAST.isoformat(), **parameters},
         env=env,
         path_map={CONFIG_PATH_IN_POD: place.write_config()},
+        artifact_repository=minikube_artifact_repository(),
         runner=runner,
     )
 
