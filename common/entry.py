@@ -25,6 +25,7 @@ from common.config import Config, load_config
 from common.domain.dates import parse_date, parse_work_item
 from common.errors import ConfigError, ExitCode, XetraEtlError
 from common.storage.factory import open_store
+from common.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
 
@@ -133,12 +134,14 @@ def run_step(
     except XetraEtlError as exc:
         code = exit_code_for(exc)
         log.error("%s failed (exit %d): %s", step, code, exc)
+        write_termination_message(exc)
         return code
     except KeyboardInterrupt:
         log.error("%s interrupted", step)
         return 130
-    except Exception:
+    except Exception as exc:
         log.exception("%s failed with an unexpected error (exit 70): this is a bug", step)
+        write_termination_message(exc)
         return int(ExitCode.SOFTWARE)
 
 

@@ -1,8 +1,8 @@
 """The library WorkflowTemplate: one container template per step, and nothing else.
 
-Each template is the complete contract between Argo and one step's console script (see
-notes/contract.md): the image and command come from `common.naming`, inputs become command-line
-arguments, outputs are small files read with `valueFrom.path` (stdout stays clean and unbounded
+Each template is the complete contract between Argo and one step's console script (the
+step's `build_parser` in `steps/`): the image and command come from `common.naming`, inputs become
+command-line arguments, outputs are small files read with `valueFrom.path` (stdout stays clean and unbounded
 lists never pass through `result`). The pipeline reaches these templates with `templateRef`, so a
 template carries everything it needs itself: its volumes, its environment and its security
 context. Only exit code 75 (transient) is retried: a retry cannot fix bad data (65) or bad
@@ -166,6 +166,7 @@ def _retry_strategy(settings: RenderSettings) -> m.RetryStrategy:
         backoff=m.Backoff(
             duration=policy.backoff_duration,
             factor=m.IntOrString(str(policy.backoff_factor)),
+            cap=policy.backoff_cap,
             max_duration=policy.backoff_max_duration,
         ),
     )

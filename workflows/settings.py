@@ -76,12 +76,19 @@ class Retention:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry of a step pod: only the transient exit code, with exponential backoff."""
+    """Retry of a step pod: only the transient exit code, with exponential backoff.
+
+    `backoff_cap` bounds one wait between attempts (Argo v3.7.0+). `backoff_max_duration`
+    is something else: a deadline counted from the first attempt's start, after which Argo
+    neither retries nor lets a retried pod run on (`processNodeRetries`, v4.0.10). Steps may
+    run 7,200 s, so no such deadline is set by default.
+    """
 
     limit: int = 3
     backoff_duration: str = "30s"
     backoff_factor: int = 2
-    backoff_max_duration: str = "15m"
+    backoff_cap: str | None = "15m"
+    backoff_max_duration: str | None = None
 
 
 @dataclass(frozen=True)
