@@ -19,7 +19,7 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
   `withParam` over a JSON list (an empty list: Skipped; a `null` item: rejected, as
   `processItem` does); nested DAGs; `template` and `templateRef`;
   item node names as `generateNodeName` (operator.go) makes them: `task(i:item)`, parentheses
-  stripped, the item printed like Go's `fmt.Sprint`;
+  stripped, the item printed by `Item.String` (compact JSON; a string as it is);
 - DAG phases as `assessDAGPhase` (dag.go) derives them: Failed or Error of a branch wins;
 - `container` templates: command, args, env, `volumes`/`volumeMounts` (emptyDir: a fresh local
   directory per attempt; anything else must be mapped with `path_map`), output parameters
@@ -201,7 +201,7 @@ _DEPENDS_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _RETRY_TERM = re.compile(
     r"\s*(asInt\(lastRetry\.exitCode\)|lastRetry\.exitCode|lastRetry\.status|retries|"
-    r"asInt\(retries\)|\d+|'[^']*'|\"[^\"]*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\))"
+    r"asInt\(retries\)|true|false|-?\d+|'[^']*'|\"[^\"]*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\))"
 )
 
 
@@ -241,20 +241,12 @@ def go_quote(text: str) -> str:
 
 
 def go_sprint(value: Any) -> str:
-    """`fmt.Sprint` of an item as `generateNodeName` prints it (wfv1.Item: strings as is,
-    numbers and booleans plainly, lists and maps as Go prints them)."""
+    """How `generateNodeName` prints an item: `fmt.Sprint` of a wfv1.Item calls `Item.String`
+    (pkg/apis/workflow/v1alpha1/item.go): compact JSON with sorted keys, a string without its
+    quotes."""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + " ".join(go_sprint(v) for v in value) + "]"
-    if isinstance(value, dict):
-        inner = " ".join(f"{k}:{go_sprint(value[k])}" for k in sorted(value))
-        return f"map[{inner}]"
-    raise UnsupportedFeature(f"item of type {type(value).__name__}")
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def generate_node_name(name: str, index: int, item: Any) -> str:
@@ -335,8 +327,10 @@ def evaluate_retry_expression(expr: str, scope: Mapping[str, str]) -> bool:
             parts.append(repr(scope[token]))
         elif token == "asInt(retries)":
             parts.append(str(int(scope["retries"])))
-        elif token in ("&&", "||", "!"):
-            parts.append({"&&": " and ", "||": " or ", "!": " not "}[token])
+        elif token in ("&&", "||", "!", "true", "false"):
+            parts.append(
+                {"&&": "and", "||": "or", "!": "not", "true": "True", "false": "False"}[token]
+            )
         else:
             parts.append(token)
     return bool(eval(" ".join(parts), {"__builtins__": {}}))  # literals and operators only
@@ -504,7 +498,8 @@ class ArgoSim:
             self._globals["workflow.failures"] = self.failures_value
             exit_name = f"{self.name}.onExit"
             handler = self._template_node(scope, spec["onExit"], exit_name, exit_name, {})
-            if handler.phase in (FAILED, ERROR):
+            # operate (operator.go): a failed exit handler turns a Succeeded run Failed/Error.
+            if self.phase == SUCCEEDED and handler.phase in (FAILED, ERROR):
                 self.phase = handler.phase
         return self.phase
 
@@ -690,6 +685,9 @@ class ArgoSim:
                 self._record(replace(self._previous[kept], reused=True))
             return self._record(replace(previous, reused=True))
         _check_keys("retryStrategy", strategy, {"limit", "expression", "backoff", "retryPolicy"})
+        if "expression" in strategy:  # inputs are substituted before the expression is evaluated
+            local = {**self._globals, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
+            strategy = {**strategy, "expression": substitute(str(strategy["expression"]), local)}
         backoff = dict(strategy.get("backoff") or {})
         _check_keys("backoff", backoff, BACKOFF_KEYS)
         node = self._record(
@@ -747,7 +745,7 @@ class ArgoSim:
         attempts = len(node.children)
         wait = 0.0
         if backoff:
-            if max_deadline is not None and self.clock > max_deadline:
+            if max_deadline is not None and self.clock >= max_deadline:
                 return "Max duration limit exceeded"
             if not backoff.get("duration"):
                 raise WorkflowError("no base duration specified for retryStrategy")

@@ -28,7 +28,7 @@ from tests.argo_sim import (
     evaluate_depends,
     pod_name,
 )
-from tests.argo_sim.interpreter import Node
+from tests.argo_sim.interpreter import Node, fnv32a
 
 WRITE_ITEMS = (
     "import json, os, sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "
@@ -417,3 +417,12 @@ def test_evaluate_depends_follows_argo_semantics_when_given_expression(
         "g": _node(FAILED, ["c1", "c2"]),
     }
     assert evaluate_depends(expr, results, nodes) is expected
+
+
+def test_pod_names_hash_the_node_name_with_fnv1a_when_named_like_argo_v2() -> None:
+    # FNV-1a 32-bit reference vectors; GeneratePodName (pod_name.go, TestPodNameV2, v4.0.10).
+    assert fnv32a("a") == 0xE40C292C and fnv32a("foobar") == 0xBF9CF968
+    assert pod_name("wfname", "nodename", "templatename") == (
+        f"wfname-templatename-{fnv32a('nodename')}"
+    )
+    assert pod_name("wf", "wf", "main") == "wf"  # the root node
