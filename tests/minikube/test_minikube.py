@@ -20,6 +20,7 @@ import yaml
 
 from common.config import parse_config
 from tests.workflows.argo_schema_check import errors as argo_errors
+from tests.workflows.argo_schema_check import validator
 from workflows.render import rendered_files
 from workflows.settings import (
     CONFIG_MAP,
@@ -257,3 +258,18 @@ def test_controller_runs_argo_executor_containers_as_non_root_when_configured() 
     assert context["runAsNonRoot"] is True and context["allowPrivilegeEscalation"] is False
     assert context["capabilities"]["drop"] == ["ALL"]
     assert context["seccompProfile"]["type"] == "RuntimeDefault"
+
+
+@pytest.mark.parametrize("version", ARGO_SCHEMAS)
+def test_artifact_repository_validates_strictly_when_checked_with_argo_schema(
+    version: str,
+) -> None:
+    config_map = _one("ConfigMap", "artifact-repositories")
+    key = config_map["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
+    repository = yaml.safe_load(config_map["data"][key])
+    found = validator(version, "ArtifactRepository", strict=True).iter_errors(repository)
+    assert [e.message for e in found] == []
+    assert repository["archiveLogs"] is True
+    secret = repository["s3"]["accessKeySecret"]
+    assert (secret["name"], secret["key"]) == (S3_SECRET, S3_ACCESS_KEY_ID_KEY)
+    assert repository["s3"]["endpoint"].startswith("minio.")
