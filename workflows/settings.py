@@ -108,6 +108,9 @@ class RenderSettings:
     tag: str = field(default_factory=version)
     namespace: str = DEFAULT_NAMESPACE
     parallelism: int = 8
+    # Keep every pod's log in the artifact repository (the UI shows it after pod GC). Needs a
+    # repository on the cluster: without one Argo ends every step in Error (workflows/README.md).
+    archive_logs: bool = True
     retention: Retention = field(default_factory=Retention)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     schedule: Schedule = field(default_factory=Schedule)

@@ -252,3 +252,11 @@ def test_failed_dates_is_empty_when_the_run_succeeded(tmp_path: Path) -> None:
     assert sim.run() == SUCCEEDED
     assert steps.notify_flags["--failures"] == '"null"'
     assert failed_dates(parse_failures(steps.notify_flags["--failures"]), WF) == []
+
+
+def test_steps_succeed_without_a_repository_when_rendered_without_archived_logs(
+    tmp_path: Path,
+) -> None:
+    settings = RenderSettings(archive_logs=False)
+    assert "archiveLogs" not in dict(rendered_files(settings))["workflowtemplate-xetra-etl.yaml"]
+    assert _sim(tmp_path, Steps(), settings=settings, repository=None).run() == SUCCEEDED
