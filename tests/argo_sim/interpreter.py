@@ -169,7 +169,7 @@ class Node:
 
     name: str
     display_name: str
-    type: str  # Pod, Retry, DAG, TaskGroup, Skipped, Omitted
+    type: str  # Pod, Retry, DAG, TaskGroup, Skipped (also for Omitted nodes, as in Argo)
     template: str
     phase: str
     message: str = ""
@@ -619,7 +619,8 @@ class ArgoSim:
     ) -> Node | None:
         depends = _depends_of(task)
         if depends and not evaluate_depends(depends, results, self.nodes):
-            node = Node(task_node, task["name"], "Omitted", "", OMITTED, started_at=self.clock)
+            # executeDAGTask (dag.go): a node of type Skipped in phase Omitted.
+            node = Node(task_node, task["name"], "Skipped", "", OMITTED, started_at=self.clock)
             node.message = "omitted: depends condition not met"
             return self._record(node)
         if failed and fail_fast:
