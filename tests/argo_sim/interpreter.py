@@ -18,8 +18,9 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
   `evaluateDependsLogic` in dag.go; `&&`, `||`, `!`, parentheses) or `dependencies`; `failFast`;
   `withParam` over a JSON list (an empty list: Skipped; a `null` item: rejected, as
   `processItem` does); nested DAGs; `template` and `templateRef`;
-  item node names as `generateNodeName` (operator.go) makes them: `task(i:item)`, parentheses
-  stripped, the item printed by `Item.String` (compact JSON; a string as it is);
+  item node names as `processItem` and `generateNodeName` (operator.go) make them:
+  `task(i:item)`, parentheses stripped, a map as its sorted `key:value` pairs, a list as Go
+  prints a slice of Items (`[1 two 3]`), anything else as `Item.String`;
 - DAG phases as `assessDAGPhase` (dag.go) derives them: Failed or Error of a branch wins;
 - `container` templates: command, args, env, `volumes`/`volumeMounts` (emptyDir: a fresh local
   directory per attempt; anything else must be mapped with `path_map`), output parameters
@@ -240,18 +241,31 @@ def go_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def go_sprint(value: Any) -> str:
-    """How `generateNodeName` prints an item: `fmt.Sprint` of a wfv1.Item calls `Item.String`
-    (pkg/apis/workflow/v1alpha1/item.go): compact JSON with sorted keys, a string without its
-    quotes."""
+def item_string(value: Any) -> str:
+    """`Item.String` (pkg/apis/workflow/v1alpha1/item.go): compact JSON, a string unquoted."""
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
-def generate_node_name(name: str, index: int, item: Any) -> str:
+def item_label(index: int, item: Any) -> str:
+    """What `processItem` (operator.go) hands `generateNodeName` for one withParam item: a map
+    as its sorted `key:value` pairs, a list as Go prints a slice of Items, anything else as
+    `Item.String`; a null is rejected."""
+    if item is None:
+        raise WorkflowError(
+            f"withItems[{index}] expected string, number, list, or map. received: null"
+        )
+    if isinstance(item, dict):
+        return ",".join(sorted(f"{k}:{item_string(v)}" for k, v in item.items()))
+    if isinstance(item, list):
+        return "[" + " ".join(item_string(v) for v in item) + "]"
+    return item_string(item)
+
+
+def generate_node_name(name: str, index: int, label: str) -> str:
     """`generateNodeName` (operator.go): parentheses stripped from the printed item."""
-    clean = go_sprint(item).replace("(", "").replace(")", "")
+    clean = label.replace("(", "").replace(")", "")
     return f"{name}({index}:{clean})"
 
 
@@ -351,7 +365,8 @@ def _dependency_names(task: Mapping[str, Any]) -> set[str]:
 
 
 def _item_text(item: Any) -> str:
-    return item if isinstance(item, str) else json.dumps(item)
+    """`{{item}}` as processItem substitutes it: a string as is, anything else as JSON."""
+    return item_string(item)
 
 
 def _check_keys(kind: str, mapping: Mapping[str, Any], allowed: set[str]) -> None:
@@ -642,9 +657,7 @@ class ArgoSim:
             ) from exc
         if not isinstance(items, list):
             raise WorkflowError(f"withParam of {task['name']} is not a JSON list: {items!r}")
-        if any(item is None for item in items):
-            # processItem (dag.go -> template.go): a null item cannot be substituted.
-            raise WorkflowError(f"withParam of {task['name']}: null item in {text}")
+        labels = [item_label(index, item) for index, item in enumerate(items)]
         if not items:
             node = Node(task_node, task["name"], "Skipped", template_name, SKIPPED)
             node.message = "Skipped, empty params"
@@ -654,7 +667,7 @@ class ArgoSim:
         for index, item in enumerate(items):
             if fail_fast and group.phase in (FAILED, ERROR):
                 break  # tasks run one at a time here, so fail fast acts as with parallelism 1
-            label = generate_node_name(task["name"], index, item)
+            label = generate_node_name(task["name"], index, labels[index])
             args = self._arguments(task, {**variables, "item": _item_text(item)})
             child_name = f"{task_node.rsplit('.', 1)[0]}.{label}"
             child = self._template_node(target_scope, template_name, child_name, label, args)
