@@ -260,3 +260,11 @@ def test_steps_succeed_without_a_repository_when_rendered_without_archived_logs(
     settings = RenderSettings(archive_logs=False)
     assert "archiveLogs" not in dict(rendered_files(settings))["workflowtemplate-xetra-etl.yaml"]
     assert _sim(tmp_path, Steps(), settings=settings, repository=None).run() == SUCCEEDED
+
+
+def test_default_retry_waits_30_60_120_seconds_when_a_step_exits_75(tmp_path: Path) -> None:
+    plays = {("extract", DATES[0]): [Play(75, seconds=0)] * 3 + [Play(0, seconds=0)]}
+    sim = _sim(tmp_path, Steps(plays), repository=minikube_artifact_repository())
+    assert sim.run() == SUCCEEDED
+    starts = [sim.nodes[f"{WF}.process(0:{DATES[0]}).extract({n})"].started_at for n in range(4)]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [30, 60, 120]
