@@ -23,6 +23,7 @@ from common.domain.dates import parse_date, parse_work_item
 from common.errors import ConfigError, ExitCode, XetraEtlError
 from common.source_reader import SourceReader
 from common.storage.factory import open_store
+from common.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
 
@@ -188,6 +189,8 @@ def report_failure(step: str, exc: BaseException) -> int:
             code,
             exc_info=exc,
         )
+    if not isinstance(exc, KeyboardInterrupt):
+        write_termination_message(exc)
     return code
 
 

@@ -13,10 +13,14 @@ argo_install="https://github.com/argoproj/argo-workflows/releases/download/${arg
 k() { kubectl --context "$profile" "$@"; }
 
 if ! minikube status --profile "$profile" >/dev/null 2>&1; then
-    if [[ "${KEEP_CLUSTER:-0}" != 1 ]]; then
-        minikube delete --profile "$profile" >/dev/null 2>&1 || true
+    if [[ "${KEEP_CLUSTER:-0}" == 1 ]]; then
+        echo "down.sh: minikube profile $profile is not running; nothing removed" >&2
+    elif minikube profile list -o json 2>/dev/null | grep -q "\"Name\":\"$profile\""; then
+        minikube delete --profile "$profile" >/dev/null
+        echo "down.sh: deleted the stopped minikube profile $profile" >&2
+    else
+        echo "down.sh: there is no minikube profile $profile; nothing to remove" >&2
     fi
-    echo "down.sh: minikube profile $profile is not running; nothing else to remove" >&2
     exit 0
 fi
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
 
-from common.app.notify import post, summary
+from common.app.notify import parse_failures, post, summary
 from common.config import Config
 from common.entry import (
     add_config_arg,
@@ -39,23 +37,12 @@ def build_parser(prog: str = "xetra-etl notify") -> argparse.ArgumentParser:
     return parser
 
 
-def _failures(text: str) -> Any:
-    """Argo's `{{workflow.failures}}`: JSON, `null` when nothing failed, sometimes quoted twice."""
-    value: Any = text
-    for _ in range(2):
-        if not isinstance(value, str) or not value.strip():
-            break
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            break
-    return [] if value in (None, "") else value
-
-
 def _run(args: argparse.Namespace, config: Config) -> int:
     url = os.environ.get(WEBHOOK_ENV, "").strip()
     payload = summary(
-        build_pipeline(config, args.run_id), status=args.status, failures=_failures(args.failures)
+        build_pipeline(config, args.run_id),
+        status=args.status,
+        failures=parse_failures(args.failures),
     )
     if not url:
         log.info("no webhook configured (%s is empty); nothing to notify", WEBHOOK_ENV)

@@ -63,7 +63,8 @@ def build_parser(prog: str = "xetra-etl argo") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Render the Argo manifests and run the pipeline on an Argo server "
-        "(server from ARGO_SERVER, token from ARGO_TOKEN).",
+        "(server from ARGO_SERVER, token from ARGO_TOKEN). A port-forwarded argo-server "
+        "(minikube) serves a self-signed certificate: set ARGO_INSECURE_SKIP_VERIFY=true.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

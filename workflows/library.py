@@ -1,12 +1,13 @@
 """The library WorkflowTemplate: one container template per step, and nothing else.
 
-Each template is the complete contract between Argo and one step's console script (see
-notes/contract.md): the image and command come from `common.naming`, inputs become command-line
-arguments, outputs are small files read with `valueFrom.path` (stdout stays clean and unbounded
-lists never pass through `result`). The pipeline reaches these templates with `templateRef`, so a
-template carries everything it needs itself: its volumes, its environment and its security
-context. Only exit code 75 (transient) is retried: a retry cannot fix bad data (65) or bad
-config (78).
+Each template is the complete contract between Argo and one step's console script (the step's
+`build_parser` in `steps/`): the image and command come from `common.naming`, inputs become
+command-line arguments, outputs are small files read with `valueFrom.path` (stdout stays clean
+and unbounded lists never pass through `result`). The pipeline reaches these templates with
+`templateRef`, so a template carries everything it needs itself: its volumes, its environment
+and its security context. Only exit code 75 (transient) is retried: a retry cannot fix bad data
+(65) or bad config (78). A failed step's one-line error reaches the node message through the
+Kubernetes termination message (`common/termination.py`).
 """
 
 from __future__ import annotations
@@ -166,6 +167,7 @@ def _retry_strategy(settings: RenderSettings) -> m.RetryStrategy:
         backoff=m.Backoff(
             duration=policy.backoff_duration,
             factor=m.IntOrString(str(policy.backoff_factor)),
+            cap=policy.backoff_cap,
             max_duration=policy.backoff_max_duration,
         ),
     )

@@ -170,7 +170,7 @@ def pipeline_template(settings: RenderSettings) -> WorkflowTemplate:
             seconds_after_success=retention.seconds_after_success,
             seconds_after_failure=retention.seconds_after_failure,
         ),
-        archive_logs=True,
+        archive_logs=settings.archive_logs or None,
         workflow_metadata=m.WorkflowMetadata(labels=LABELS),
         pod_metadata=m.Metadata(labels=LABELS),
         metrics=_workflow_metrics(),

@@ -76,12 +76,19 @@ class Retention:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry of a step pod: only the transient exit code, with exponential backoff."""
+    """Retry of a step pod: only the transient exit code, with exponential backoff.
+
+    `backoff_cap` bounds one wait between attempts (Argo v3.7.0+). `backoff_max_duration`
+    is something else: a deadline counted from the first attempt's start, after which Argo
+    neither retries nor lets a retried pod run on (`processNodeRetries`, v4.0.10). Steps may
+    run 7,200 s, so no such deadline is set by default.
+    """
 
     limit: int = 3
     backoff_duration: str = "30s"
     backoff_factor: int = 2
-    backoff_max_duration: str = "15m"
+    backoff_cap: str | None = "15m"
+    backoff_max_duration: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,9 @@ class RenderSettings:
     tag: str = field(default_factory=version)
     namespace: str = DEFAULT_NAMESPACE
     parallelism: int = 8
+    # Keep every pod's log in the artifact repository (the UI shows it after pod GC). Needs a
+    # repository on the cluster: without one Argo ends every step in Error (workflows/README.md).
+    archive_logs: bool = True
     retention: Retention = field(default_factory=Retention)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     schedule: Schedule = field(default_factory=Schedule)

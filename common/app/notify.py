@@ -1,9 +1,20 @@
-"""Notify: post a JSON summary of a finished workflow to a webhook, if one is configured."""
+"""Notify: post a JSON summary of a finished workflow to a webhook, if one is configured.
+
+What Argo hands the exit handler as `{{workflow.failures}}` (operator.go `operate`, v4.0.10) is a
+`strconv.Quote`d JSON list of *every* Failed or Error node, in no particular order: for one failed
+date the pod attempt `extract(0)`, the Retry node `extract`, the item DAG
+`process(1:2021-01-05)`, the TaskGroup `process` and the root DAG. `failed_dates` turns that into
+one entry per failed date: the date comes from the item DAG's name (`generateNodeName` prints the
+item there), and the failed step, its message and its pod from the pod attempt under that item,
+recognised by its pod name (`GeneratePodName`: workflow, template and the FNV-32a hash of the
+node name).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
 from typing import Any
@@ -13,13 +24,88 @@ from common.errors import ObjectNotFoundError, StorageTransientError
 
 log = logging.getLogger(__name__)
 
+_ITEM = re.compile(r"^[^()]+\((\d+):(.*)\)$", re.DOTALL)  # process(1:2021-01-05)
+_ATTEMPT = re.compile(r"^([^()]+)\((\d+)\)$")  # extract(0)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_failures(text: str) -> list[dict[str, Any]]:
+    """`{{workflow.failures}}`: a quoted JSON list (`"null"` when nothing failed); also unquoted."""
+    value: Any = text
+    for _ in range(2):
+        if not isinstance(value, str) or not value.strip():
+            break
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            break
+    if isinstance(value, list):
+        return [entry for entry in value if isinstance(entry, dict)]
+    return []
+
+
+def fnv32a(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def pod_name(workflow: str, node_name: str, template: str) -> str:
+    """Argo's pod name of a node (`GeneratePodName`, pod names v2, workflow/util/pod_name.go)."""
+    prefix = f"{workflow}-{template}" if template else workflow
+    return f"{prefix[:242]}-{fnv32a(node_name)}"
+
+
+def _failed_attempt(
+    item: dict[str, Any], attempts: list[dict[str, Any]], workflow: str
+) -> dict[str, Any] | None:
+    """The latest failed pod attempt that ran inside this work item, if any."""
+    item_node = f"{workflow}.{item['displayName']}"
+    found: list[tuple[int, dict[str, Any]]] = []
+    for entry in attempts:
+        match = _ATTEMPT.match(str(entry.get("displayName", "")))
+        if not match:
+            continue
+        step, number = match.group(1), int(match.group(2))
+        node = f"{item_node}.{step}({number})"
+        if entry.get("podName") == pod_name(workflow, node, str(entry.get("templateName", ""))):
+            found.append((number, entry))
+    return max(found, key=lambda pair: pair[0])[1] if found else None
+
+
+def failed_dates(failures: list[dict[str, Any]], workflow: str) -> list[dict[str, Any]]:
+    """One entry per failed date (sorted): date, step, message, pod, and the work item."""
+    items = [f for f in failures if _ITEM.match(str(f.get("displayName", "")))]
+    attempts = [f for f in failures if _ATTEMPT.match(str(f.get("displayName", "")))]
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        text = _ITEM.match(str(item["displayName"])).group(2)  # type: ignore[union-attr]
+        attempt = _failed_attempt(item, attempts, workflow)
+        for day in _DATE.findall(text):
+            result.setdefault(
+                day,
+                {
+                    "date": day,
+                    "step": attempt["templateName"] if attempt else None,
+                    "message": attempt["message"] if attempt else item.get("message", ""),
+                    "pod": attempt["podName"] if attempt else None,
+                    "phase": attempt["phase"] if attempt else item.get("phase"),
+                    "item": text,
+                },
+            )
+    return [result[day] for day in sorted(result)]
+
 
 def summary(pipeline: Pipeline, *, status: str, failures: Any) -> dict[str, Any]:
+    """The webhook payload; `failures` is Argo's list as given, `failed_dates` one per date."""
+    raw = failures if isinstance(failures, list) else parse_failures(str(failures or ""))
     payload: dict[str, Any] = {
         "pipeline": "xetra-etl",
         "run_id": pipeline.run_id,
         "status": status,
-        "failures": failures,
+        "failed_dates": failed_dates(raw, pipeline.run_id),
+        "failures": raw,
     }
     try:
         report = json.loads(

@@ -9,6 +9,8 @@ See `interpreter` for the features it models. Typical use:
 """
 
 from .interpreter import (
+    ARGO_VERSION,
+    ERROR,
     FAILED,
     OMITTED,
     SKIPPED,
@@ -21,11 +23,15 @@ from .interpreter import (
     UnsupportedFeature,
     WorkflowError,
     evaluate_depends,
+    go_quote,
     host_runner,
+    pod_name,
     substitute,
 )
 
 __all__ = [
+    "ARGO_VERSION",
+    "ERROR",
     "FAILED",
     "OMITTED",
     "SKIPPED",
@@ -38,6 +44,8 @@ __all__ = [
     "UnsupportedFeature",
     "WorkflowError",
     "evaluate_depends",
+    "go_quote",
     "host_runner",
+    "pod_name",
     "substitute",
 ]

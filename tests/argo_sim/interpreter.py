@@ -1,5 +1,9 @@
 """A small interpreter of the Argo features our manifests use, for tests without a cluster.
 
+Models Argo Workflows v4.0.10 (argoproj/argo-workflows at tag v4.0.10; v3.7.18 behaves the same
+for everything below). Each rule names the controller function it follows, so a reader can check
+it against the source; `tests/argo_sim/conformance/` runs cases taken from Argo's own tests.
+
 Why: the rendered templates wire steps together through parameters, file outputs and
 dependencies; a typo there (a wrong output name, a merge that waits for the wrong task) only shows
 on a cluster. This double runs the real YAML with each container's command as a local process
@@ -9,34 +13,48 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
 - WorkflowTemplates submitted by name, `spec.arguments.parameters` overridden at submit,
   `entrypoint`, `onExit` (run after the main DAG with `{{workflow.status}}` and
   `{{workflow.failures}}`; a failed exit handler fails the workflow, as in Argo);
-- `dag` templates: tasks with `depends` (task names, `.Succeeded/.Failed/.Errored/.Skipped/
-  .Omitted/.Daemoned/.AnySucceeded/.AllFailed`, `&&`, `||`, `!`, parentheses) or
-  `dependencies`; `failFast` (default true: after a failure no new task starts);
-  `withParam` over a JSON list (an empty list makes the task Skipped); nested DAGs;
-  `template` (local) and `templateRef` (into another WorkflowTemplate, whose local templates
-  then resolve there);
-- `container` templates: command, args, env (literal values substituted; `valueFrom` values taken
-  from the injected `env` mapping by variable name, optional ones left unset when absent),
-  `volumes`/`volumeMounts` (emptyDir: a fresh local directory per attempt; anything else must be
-  mapped with `path_map`), output parameters `valueFrom.path` (+ `default`);
-- `retryStrategy.limit` with `expression: asInt(lastRetry.exitCode) == N` (or no expression:
-  retry any failure); backoff is accepted and not waited for;
-- variables `{{workflow.name}}`, `{{workflow.parameters.X}}`, `{{workflow.status}}`,
-  `{{workflow.failures}}`, `{{inputs.parameters.X}}`, `{{item}}`,
-  `{{tasks.T.outputs.parameters.P}}`; an unresolved variable raises;
-- `retry(failed_only=True)` like `argo retry`: pods that succeeded keep their outputs and are not
-  run again; failed ones and everything that depends on them run; the exit handler runs again.
+- `dag` templates: tasks with `depends` (`.Succeeded/.Failed/.Errored/.Skipped/.Omitted/
+  .Daemoned`, and `.AnySucceeded/.AllFailed`, which the controller computes for TaskGroups only,
+  `evaluateDependsLogic` in dag.go; `&&`, `||`, `!`, parentheses) or `dependencies`; `failFast`;
+  `withParam` over a JSON list (an empty list: Skipped; a `null` item: rejected, as
+  `processItem` does); nested DAGs; `template` and `templateRef`;
+  item node names as `processItem` and `generateNodeName` (operator.go) make them:
+  `task(i:item)`, parentheses stripped, a map as its sorted `key:value` pairs, a list as Go
+  prints a slice of Items (`[1 two 3]`), anything else as `Item.String`;
+- DAG phases as `assessDAGPhase` (dag.go) derives them: Failed or Error of a branch wins;
+- `container` templates: command, args, env, `volumes`/`volumeMounts` (emptyDir: a fresh local
+  directory per attempt; anything else must be mapped with `path_map`), output parameters
+  `valueFrom.path` (+ `default`), trimmed of exactly one trailing newline (`SaveParameters`,
+  executor.go);
+- the Kubernetes termination message: the file at `/dev/termination-log` (mapped to a local file
+  per attempt) is appended to the node message as `inferFailedReason` (operator.go) does:
+  `main: Error (exit code 65): <message>`;
+- `archiveLogs` against the configured artifact repository (`IsArchiveLogs`/`addArchiveLocation`,
+  workflowpod.go): with none configured the wait container fails to save the log and the node
+  ends in Error even though main exited 0;
+- `retryStrategy` as `processNodeRetries` (operator.go) runs it: a Retry node with `name(0)`,
+  `name(1)` children; `limit`; `retryPolicy` (Always when an expression is set, else OnFailure);
+  an `expression` over `lastRetry.exitCode` ("-1" when there is none), `lastRetry.status`,
+  `retries`; `backoff.duration/factor/cap`; `backoff.maxDuration` as a deadline from the first
+  attempt's start, which also bounds every later attempt (ARGO_DEADLINE);
+- `activeDeadlineSeconds` of a template; all time on a virtual clock (a runner reports how long an
+  attempt took), so no test sleeps;
+- pod names as `GeneratePodName` (workflow/util/pod_name.go, v2) derives them;
+- `{{workflow.failures}}` as `operate` (operator.go, `failedNodeStatus`) builds it: every Failed
+  or Error node, with displayName, message, templateName, phase, podName and finishedAt, as a
+  JSON list passed through `strconv.Quote`;
+- `retry(failed_only=True)` like `argo retry` (`FormulateRetryWorkflow`, workflow/util/util.go):
+  pods that succeeded keep their outputs and are not run again; failed or errored pods, the nodes
+  above them and everything depending on them run again; the exit handler runs again.
 
 Accepted and ignored (they change scheduling, not results): parallelism, synchronization, podGC,
-ttlStrategy, metrics, archiveLogs, serviceAccountName, metadata, resources, securityContext,
-imagePullPolicy, activeDeadlineSeconds. Tasks run one at a time in declaration order, so
-`failFast` acts as it would with parallelism 1 (no expanded item starts after one failed), while a
-task whose `depends` is false after a failure is still recorded as Omitted.
-Node phases used: Succeeded, Failed, Omitted, Skipped.
+ttlStrategy, metrics, serviceAccountName, metadata, resources, securityContext, imagePullPolicy.
+Tasks run one at a time in declaration order, so `failFast` acts as it would with parallelism 1.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -47,9 +65,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-SUCCEEDED, FAILED, OMITTED, SKIPPED = "Succeeded", "Failed", "Omitted", "Skipped"
+SUCCEEDED, FAILED, ERROR, OMITTED, SKIPPED = "Succeeded", "Failed", "Error", "Omitted", "Skipped"
 
 Doc = Mapping[str, Any]
+
+ARGO_VERSION = "v4.0.10"
+TERMINATION_LOG = "/dev/termination-log"  # Kubernetes' default terminationMessagePath
+TERMINATION_MESSAGE_LIMIT = 4096  # the kubelet keeps at most this many bytes
+# workflow_types.go (ArtifactRepository.ToArtifactLocation with no repository), v4.0.10:
+NO_ARTIFACT_REPOSITORY = (
+    "artifact storage is not configured; see the docs for setup instructions: "
+    "https://argo-workflows.readthedocs.io/en/latest/configure-artifact-repository/"
+)
+DEADLINE_MESSAGE = "Step exceeded its deadline"  # executor.go monitorDeadline, v4.0.10
+EPOCH = dt.datetime(2021, 1, 4, 5, 0, tzinfo=dt.UTC)  # where the virtual clock starts
 
 TEMPLATE_KEYS = {
     "name", "inputs", "outputs", "container", "dag", "retryStrategy", "metadata", "volumes",
@@ -58,13 +87,14 @@ TEMPLATE_KEYS = {
 TASK_KEYS = {"name", "template", "templateRef", "arguments", "depends", "dependencies", "withParam"}
 CONTAINER_KEYS = {
     "image", "imagePullPolicy", "command", "args", "env", "resources", "securityContext",
-    "volumeMounts",
+    "volumeMounts", "name",
 }  # fmt: skip
 SPEC_KEYS = {
     "entrypoint", "onExit", "arguments", "templates", "parallelism", "synchronization", "podGC",
     "ttlStrategy", "metrics", "archiveLogs", "serviceAccountName", "workflowMetadata",
     "podMetadata",
 }  # fmt: skip
+BACKOFF_KEYS = {"duration", "factor", "cap", "maxDuration"}
 
 
 class UnsupportedFeature(Exception):
@@ -102,9 +132,12 @@ class ContainerRun:
 
 @dataclass(frozen=True)
 class RunOutcome:
+    """How one attempt ended. `seconds` is its run time on the virtual clock."""
+
     exit_code: int
     stdout: str = ""
     stderr: str = ""
+    seconds: float = 0.0
 
 
 Runner = Callable[[ContainerRun], RunOutcome]
@@ -137,15 +170,18 @@ class Node:
 
     name: str
     display_name: str
-    type: str  # Pod, DAG, TaskGroup, Skipped, Omitted
+    type: str  # Pod, Retry, DAG, TaskGroup, Skipped (also for Omitted nodes, as in Argo)
     template: str
     phase: str
     message: str = ""
     children: list[str] = field(default_factory=list)
-    exit_codes: list[int] = field(default_factory=list)  # one per attempt
+    exit_codes: list[int] = field(default_factory=list)  # Pod: its own; Retry: one per attempt
     outputs: dict[str, str] = field(default_factory=dict)
     stderr: str = ""
     reused: bool = False  # kept from the previous run by retry()
+    started_at: float = 0.0  # virtual seconds
+    finished_at: float = 0.0
+    pod_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,8 +198,12 @@ class _Scope:
 
 
 _VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-_RETRY_EXPR = re.compile(r"^asInt\(lastRetry\.exitCode\)\s*==\s*(\d+)$")
 _DEPENDS_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?)")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_RETRY_TERM = re.compile(
+    r"\s*(asInt\(lastRetry\.exitCode\)|lastRetry\.exitCode|lastRetry\.status|retries|"
+    r"asInt\(retries\)|true|false|-?\d+|'[^']*'|\"[^\"]*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\))"
+)
 
 
 def substitute(text: str, variables: Mapping[str, str]) -> str:
@@ -178,21 +218,88 @@ def substitute(text: str, variables: Mapping[str, str]) -> str:
     return _VAR.sub(one, text)
 
 
+def parse_duration(text: str | int) -> float:
+    """`wfv1.ParseStringToDuration`: a plain number is seconds, else Go duration units."""
+    value = str(text).strip()
+    if re.fullmatch(r"\d+", value):
+        return float(value)
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(value):
+        if match.start() != pos:
+            break
+        number, unit = float(match.group(1)), match.group(2)
+        total += number * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+        pos = match.end()
+    if pos != len(value) or not value:
+        raise UnsupportedFeature(f"duration {value!r}")
+    return total
+
+
+def go_quote(text: str) -> str:
+    """`strconv.Quote` of JSON text (json.Marshal leaves only printable ASCII escapes in it)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def item_string(value: Any) -> str:
+    """`Item.String` (pkg/apis/workflow/v1alpha1/item.go): compact JSON, a string unquoted."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def item_label(index: int, item: Any) -> str:
+    """What `processItem` (operator.go) hands `generateNodeName` for one withParam item: a map
+    as its sorted `key:value` pairs, a list as Go prints a slice of Items, anything else as
+    `Item.String`; a null is rejected."""
+    if item is None:
+        raise WorkflowError(
+            f"withItems[{index}] expected string, number, list, or map. received: null"
+        )
+    if isinstance(item, dict):
+        return ",".join(sorted(f"{k}:{item_string(v)}" for k, v in item.items()))
+    if isinstance(item, list):
+        return "[" + " ".join(item_string(v) for v in item) + "]"
+    return item_string(item)
+
+
+def generate_node_name(name: str, index: int, label: str) -> str:
+    """`generateNodeName` (operator.go): parentheses stripped from the printed item."""
+    clean = label.replace("(", "").replace(")", "")
+    return f"{name}({index}:{clean})"
+
+
+def fnv32a(data: str) -> int:
+    value = 0x811C9DC5
+    for byte in data.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def pod_name(workflow: str, node_name: str, template: str) -> str:
+    """`GeneratePodName` (workflow/util/pod_name.go, pod names v2, the default)."""
+    if workflow == node_name:
+        return workflow
+    prefix = f"{workflow}-{template}" if template else workflow
+    return f"{prefix[:242]}-{fnv32a(node_name)}"
+
+
 def _task_result(node: Node | None, result: str, nodes: Mapping[str, Node]) -> bool:
     if node is None:
         return False
     phase = node.phase
-    children = [nodes[c].phase for c in node.children] or [phase]
+    # evaluateDependsLogic (dag.go): AnySucceeded/AllFailed are computed for TaskGroups only.
+    group = [nodes[c].phase for c in node.children] if node.type == "TaskGroup" else []
     checks = {
         "": phase in (SUCCEEDED, SKIPPED),
         "Succeeded": phase == SUCCEEDED,
         "Failed": phase == FAILED,
-        "Errored": False,
+        "Errored": phase == ERROR,
         "Skipped": phase == SKIPPED,
         "Omitted": phase == OMITTED,
         "Daemoned": False,
-        "AnySucceeded": SUCCEEDED in children,
-        "AllFailed": all(p == FAILED for p in children),
+        "AnySucceeded": SUCCEEDED in group,
+        "AllFailed": bool(group) and all(p == FAILED for p in group),
     }
     if result not in checks:
         raise UnsupportedFeature(f"depends result .{result}")
@@ -217,6 +324,32 @@ def evaluate_depends(expr: str, results: Mapping[str, Node], nodes: Mapping[str,
     return bool(eval("".join(parts), {"__builtins__": {}}))  # only True/False/and/or/not here
 
 
+def evaluate_retry_expression(expr: str, scope: Mapping[str, str]) -> bool:
+    """The subset of expr-lang that retry expressions use: `lastRetry.exitCode` (a string,
+    "-1" without an exit code), `asInt(...)`, `lastRetry.status`, `retries`, comparisons and
+    boolean operators. Anything else raises `UnsupportedFeature`."""
+    pos, parts = 0, []
+    body = expr.strip()
+    while pos < len(body):
+        match = _RETRY_TERM.match(body, pos)
+        if not match:
+            raise UnsupportedFeature(f"retry expression {expr!r}")
+        token, pos = match.group(1), match.end()
+        if token == "asInt(lastRetry.exitCode)":
+            parts.append(str(int(scope["lastRetry.exitCode"])))
+        elif token in ("lastRetry.exitCode", "lastRetry.status", "retries"):
+            parts.append(repr(scope[token]))
+        elif token == "asInt(retries)":
+            parts.append(str(int(scope["retries"])))
+        elif token in ("&&", "||", "!", "true", "false"):
+            parts.append(
+                {"&&": "and", "||": "or", "!": "not", "true": "True", "false": "False"}[token]
+            )
+        else:
+            parts.append(token)
+    return bool(eval(" ".join(parts), {"__builtins__": {}}))  # literals and operators only
+
+
 def _depends_of(task: Mapping[str, Any]) -> str | None:
     if "depends" in task:
         return str(task["depends"])
@@ -232,7 +365,8 @@ def _dependency_names(task: Mapping[str, Any]) -> set[str]:
 
 
 def _item_text(item: Any) -> str:
-    return item if isinstance(item, str) else json.dumps(item)
+    """`{{item}}` as processItem substitutes it: a string as is, anything else as JSON."""
+    return item_string(item)
 
 
 def _check_keys(kind: str, mapping: Mapping[str, Any], allowed: set[str]) -> None:
@@ -241,8 +375,22 @@ def _check_keys(kind: str, mapping: Mapping[str, Any], allowed: set[str]) -> Non
         raise UnsupportedFeature(f"{kind} fields not modelled: {sorted(unknown)}")
 
 
+def _worst(phases: Iterable[str]) -> str:
+    """The phase a group of finished nodes gives its parent: a failure wins, the last one seen
+    (`completableTaskGroupPhase` / `assessDAGPhase`, dag.go)."""
+    result = SUCCEEDED
+    for phase in phases:
+        if phase in (FAILED, ERROR):
+            result = phase
+    return result
+
+
 class ArgoSim:
-    """Submit one WorkflowTemplate by name and run it to completion, like the controller would."""
+    """Submit one WorkflowTemplate by name and run it to completion, like the controller would.
+
+    `artifact_repository`: the repository the controller would resolve for this namespace (see
+    `tests.argo_sim.cluster`), or None when the cluster configures none.
+    """
 
     def __init__(
         self,
@@ -255,6 +403,7 @@ class ArgoSim:
         env: Mapping[str, str] | None = None,
         path_map: Mapping[str, Path] | None = None,
         runner: Runner = host_runner,
+        artifact_repository: Mapping[str, Any] | None = None,
     ) -> None:
         self.templates = {
             doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == "WorkflowTemplate"
@@ -268,21 +417,29 @@ class ArgoSim:
         self.env = dict(env or {})
         self.path_map = dict(path_map or {})
         self.runner = runner
+        self.artifact_repository = artifact_repository
         self.parameters = self._workflow_parameters(parameters or {})
         self.nodes: dict[str, Node] = {}
         self.phase: str | None = None
         self.runs: list[ContainerRun] = []  # every runner call, in order
+        self.clock = 0.0  # virtual seconds since EPOCH
+        self.failures_value = ""  # the last `{{workflow.failures}}`, as the exit handler saw it
         self._previous: dict[str, Node] = {}
         self._globals: dict[str, str] = {}
 
     # -- public API ------------------------------------------------------------------------
     def run(self) -> str:
-        """Run the workflow from scratch; returns its phase (Succeeded or Failed)."""
+        """Run the workflow from scratch; returns its phase (Succeeded, Failed or Error)."""
         self._previous = {}
         return self._execute()
 
     def retry(self, failed_only: bool = True) -> str:
-        """Like `argo retry`: keep succeeded pods (all rerun if not `failed_only`), run the rest."""
+        """Like `argo retry`: keep succeeded pods (all rerun if not `failed_only`), run the rest.
+
+        `FormulateRetryWorkflow` (workflow/util/util.go): Failed/Error pods are deleted, their
+        ancestors (Retry node, item DAG, TaskGroup, root) reset to Running and rerun, the onExit
+        node deleted. A succeeded pod under a Retry node is kept with its Retry node.
+        """
         if self.phase is None:
             raise WorkflowError("retry before run")
         if self.phase == SUCCEEDED and failed_only:
@@ -292,10 +449,12 @@ class ArgoSim:
             name: node
             for name, node in self.nodes.items()
             if failed_only
-            and node.type == "Pod"
+            and node.type in ("Pod", "Retry")
             and node.phase == SUCCEEDED
             and not name.startswith(exit_prefix)
         }
+        for node in list(self._previous.values()):  # a kept Retry node keeps all its attempts
+            self._previous.update({c: self.nodes[c] for c in node.children if node.type == "Retry"})
         return self._execute()
 
     def by_display_name(self, display_name: str) -> list[Node]:
@@ -305,21 +464,30 @@ class ArgoSim:
         """Node name -> phase, for assertions."""
         return {name: node.phase for name, node in self.nodes.items()}
 
-    def failures(self) -> list[dict[str, str]]:
-        """What Argo puts in `{{workflow.failures}}`: the failed pods."""
+    def failures(self) -> list[dict[str, Any]]:
+        """What `operate` (operator.go, v4.0.10) collects for `{{workflow.failures}}`: every
+        Failed or Error node, whatever its type (the order is Go's map order: unspecified)."""
         return [
             {
                 "displayName": n.display_name,
                 "message": n.message,
                 "templateName": n.template,
                 "phase": n.phase,
-                "podName": n.name,
+                "podName": pod_name(self.name, n.name, n.template),
+                "finishedAt": self._timestamp(n.finished_at),
             }
             for n in self.nodes.values()
-            if n.type == "Pod" and n.phase == FAILED
+            if n.phase in (FAILED, ERROR)
         ]
 
+    def now(self) -> dt.datetime:
+        return EPOCH + dt.timedelta(seconds=self.clock)
+
     # -- workflow --------------------------------------------------------------------------
+    @staticmethod
+    def _timestamp(seconds: float) -> str:
+        return (EPOCH + dt.timedelta(seconds=int(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def _workflow_parameters(self, overrides: Mapping[str, str]) -> dict[str, str]:
         declared = self.entry["spec"].get("arguments", {}).get("parameters", [])
         values = {p["name"]: str(p.get("value", "")) for p in declared}
@@ -335,15 +503,19 @@ class ArgoSim:
         scope = _Scope(self.entry)
         spec = self.entry["spec"]
         main = self._template_node(scope, spec["entrypoint"], self.name, self.name, {})
-        self.phase = main.phase
+        # operate (operator.go): Skipped and Omitted roots count as Succeeded.
+        self.phase = main.phase if main.phase in (FAILED, ERROR) else SUCCEEDED
         if spec.get("onExit"):
-            failures = self.failures()
+            self.failures_value = go_quote(
+                json.dumps(self.failures() or None, separators=(",", ":"))
+            )
             self._globals["workflow.status"] = self.phase
-            self._globals["workflow.failures"] = json.dumps(failures or None)
+            self._globals["workflow.failures"] = self.failures_value
             exit_name = f"{self.name}.onExit"
             handler = self._template_node(scope, spec["onExit"], exit_name, exit_name, {})
-            if handler.phase != SUCCEEDED:
-                self.phase = FAILED
+            # operate (operator.go): a failed exit handler turns a Succeeded run Failed/Error.
+            if self.phase == SUCCEEDED and handler.phase in (FAILED, ERROR):
+                self.phase = handler.phase
         return self.phase
 
     # -- templates -------------------------------------------------------------------------
@@ -359,8 +531,10 @@ class ArgoSim:
         _check_keys("template", tmpl, TEMPLATE_KEYS)
         inputs = self._inputs(tmpl, arguments)
         if "container" in tmpl:
-            return self._pod(tmpl, node_name, display, inputs)
+            return self._retried_pod(tmpl, node_name, display, inputs)
         if "dag" in tmpl:
+            if "retryStrategy" in tmpl:
+                raise UnsupportedFeature("retryStrategy on a dag template")
             return self._dag(scope, tmpl, node_name, display, inputs)
         raise UnsupportedFeature(f"template {template_name!r} is neither container nor dag")
 
@@ -395,8 +569,10 @@ class ArgoSim:
         inputs: dict[str, str],
     ) -> Node:
         dag = tmpl["dag"]
-        _check_keys("dag", dag, {"tasks", "failFast"})
-        node = Node(node_name, display, "DAG", tmpl["name"], SUCCEEDED)
+        _check_keys("dag", dag, {"tasks", "failFast", "target"})
+        if "target" in dag:
+            raise UnsupportedFeature("dag.target")
+        node = Node(node_name, display, "DAG", tmpl["name"], SUCCEEDED, started_at=self.clock)
         self.nodes[node_name] = node
         local = {**self._globals, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
         fail_fast = dag.get("failFast", True)
@@ -423,10 +599,27 @@ class ArgoSim:
                 continue  # fail fast: Argo starts nothing new after a failure; no node at all
             results[task["name"]] = child
             node.children.append(child.name)
-            failed = failed or child.phase == FAILED
-        if failed:
-            node.phase = FAILED
+            failed = failed or child.phase in (FAILED, ERROR)
+        node.phase = self._dag_phase(dag["tasks"], results)
+        node.finished_at = self.clock
         return node
+
+    @staticmethod
+    def _dag_phase(tasks: list[Mapping[str, Any]], results: Mapping[str, Node]) -> str:
+        """`assessDAGPhase` (dag.go): the leaf tasks decide; an omitted leaf inherits the phase of
+        the branch it hangs from, a Failed or Error branch wins. Tasks are visited in order."""
+        depended_on = set().union(*(_dependency_names(t) for t in tasks))
+        branch: dict[str, str] = {}
+        for task in tasks:
+            name = task["name"]
+            own = results.get(name)
+            inherited = _worst(branch.get(dep, SUCCEEDED) for dep in _dependency_names(task))
+            if own is not None and own.phase in (SUCCEEDED, FAILED, ERROR):
+                branch[name] = own.phase
+            else:
+                branch[name] = inherited
+        leaves = [t["name"] for t in tasks if t["name"] not in depended_on]
+        return _worst(branch[leaf] for leaf in leaves)
 
     def _task(
         self,
@@ -441,7 +634,10 @@ class ArgoSim:
     ) -> Node | None:
         depends = _depends_of(task)
         if depends and not evaluate_depends(depends, results, self.nodes):
-            return self._record(Node(task_node, task["name"], "Omitted", "", OMITTED))
+            # executeDAGTask (dag.go): a node of type Skipped in phase Omitted.
+            node = Node(task_node, task["name"], "Skipped", "", OMITTED, started_at=self.clock)
+            node.message = "omitted: depends condition not met"
+            return self._record(node)
         if failed and fail_fast:
             return None
         variables = dict(local)
@@ -452,22 +648,33 @@ class ArgoSim:
         if "withParam" not in task:
             args = self._arguments(task, variables)
             return self._template_node(target_scope, template_name, task_node, task["name"], args)
-        items = json.loads(substitute(task["withParam"], variables))
+        text = substitute(task["withParam"], variables)
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WorkflowError(
+                f"withParam value could not be parsed as a JSON list: {text}"
+            ) from exc
         if not isinstance(items, list):
             raise WorkflowError(f"withParam of {task['name']} is not a JSON list: {items!r}")
+        labels = [item_label(index, item) for index, item in enumerate(items)]
         if not items:
-            return self._record(Node(task_node, task["name"], "Skipped", template_name, SKIPPED))
+            node = Node(task_node, task["name"], "Skipped", template_name, SKIPPED)
+            node.message = "Skipped, empty params"
+            return self._record(node)
         group = self._record(Node(task_node, task["name"], "TaskGroup", template_name, SUCCEEDED))
+        group.started_at = self.clock
         for index, item in enumerate(items):
-            if fail_fast and group.phase == FAILED:
+            if fail_fast and group.phase in (FAILED, ERROR):
                 break  # tasks run one at a time here, so fail fast acts as with parallelism 1
-            label = f"{task['name']}({index}:{_item_text(item)})"
+            label = generate_node_name(task["name"], index, labels[index])
             args = self._arguments(task, {**variables, "item": _item_text(item)})
             child_name = f"{task_node.rsplit('.', 1)[0]}.{label}"
             child = self._template_node(target_scope, template_name, child_name, label, args)
             group.children.append(child.name)
-            if child.phase != SUCCEEDED:
-                group.phase = FAILED
+            if child.phase in (FAILED, ERROR):
+                group.phase = child.phase
+        group.finished_at = self.clock
         return group
 
     @staticmethod
@@ -479,14 +686,124 @@ class ArgoSim:
         self.nodes[node.name] = node
         return node
 
-    # -- pods ------------------------------------------------------------------------------
-    def _pod(
+    # -- pods and their retries ------------------------------------------------------------
+    def _retried_pod(
         self, tmpl: Mapping[str, Any], node_name: str, display: str, inputs: dict[str, str]
+    ) -> Node:
+        strategy = tmpl.get("retryStrategy")
+        if not strategy:
+            return self._pod(tmpl, node_name, display, inputs, deadline=None)
+        previous = self._previous.get(node_name)
+        if previous is not None:
+            for kept in previous.children:
+                self._record(replace(self._previous[kept], reused=True))
+            return self._record(replace(previous, reused=True))
+        _check_keys("retryStrategy", strategy, {"limit", "expression", "backoff", "retryPolicy"})
+        if "expression" in strategy:  # inputs are substituted before the expression is evaluated
+            local = {**self._globals, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
+            strategy = {**strategy, "expression": substitute(str(strategy["expression"]), local)}
+        backoff = dict(strategy.get("backoff") or {})
+        _check_keys("backoff", backoff, BACKOFF_KEYS)
+        node = self._record(
+            Node(node_name, display, "Retry", tmpl["name"], FAILED, started_at=self.clock)
+        )
+        policy = strategy.get("retryPolicy") or (
+            "Always" if "expression" in strategy else "OnFailure"
+        )
+        if policy not in ("Always", "OnFailure", "OnError"):
+            raise UnsupportedFeature(f"retryPolicy {policy}")
+        limit = int(strategy["limit"]) if "limit" in strategy else None
+        max_deadline: float | None = None
+        while True:
+            attempt = len(node.children)
+            child = self._pod(
+                tmpl, f"{node_name}({attempt})", f"{display}({attempt})", inputs,
+                deadline=max_deadline,
+            )  # fmt: skip
+            node.children.append(child.name)
+            node.exit_codes.extend(child.exit_codes)
+            if attempt == 0 and backoff.get("maxDuration"):
+                max_deadline = child.started_at + parse_duration(backoff["maxDuration"])
+            node.outputs = dict(child.outputs)
+            if child.phase == SUCCEEDED:
+                node.phase, node.message = SUCCEEDED, ""
+                break
+            verdict = self._retry_verdict(
+                strategy,
+                backoff,
+                node,
+                child,
+                policy=policy,
+                limit=limit,
+                max_deadline=max_deadline,
+            )
+            if verdict is not None:
+                node.phase, node.message = child.phase, verdict
+                break
+        node.finished_at = self.clock
+        return node
+
+    def _retry_verdict(
+        self,
+        strategy: Mapping[str, Any],
+        backoff: Mapping[str, Any],
+        node: Node,
+        last: Node,
+        *,
+        policy: str,
+        limit: int | None,
+        max_deadline: float | None,
+    ) -> str | None:
+        """`processNodeRetries` (operator.go, v4.0.10), in its order of checks: the message the
+        Retry node ends with, or None to start the next attempt (after advancing the clock)."""
+        attempts = len(node.children)
+        wait = 0.0
+        if backoff:
+            if max_deadline is not None and self.clock >= max_deadline:
+                return "Max duration limit exceeded"
+            if not backoff.get("duration"):
+                raise WorkflowError("no base duration specified for retryStrategy")
+            wait = parse_duration(backoff["duration"])
+            factor = int(backoff.get("factor") or 0)
+            if factor > 0:
+                wait *= factor ** (attempts - 1)
+            if backoff.get("cap"):
+                wait = min(wait, parse_duration(backoff["cap"]))
+            if max_deadline is not None and last.finished_at + wait > max_deadline:
+                return "Backoff would exceed max duration limit"
+        retry_failed = policy in ("Always", "OnFailure")
+        retry_error = policy in ("Always", "OnError")
+        if (last.phase == FAILED and not retry_failed) or (last.phase == ERROR and not retry_error):
+            return last.message
+        if limit is not None and attempts > limit:
+            return "No more retries left"
+        if "expression" in strategy:
+            scope = {
+                "lastRetry.exitCode": str(last.exit_codes[-1]) if last.exit_codes else "-1",
+                "lastRetry.status": last.phase,
+                "retries": str(attempts - 1),
+            }
+            if not evaluate_retry_expression(str(strategy["expression"]), scope):
+                return "retryStrategy.expression evaluated to false"
+        self.clock = max(self.clock, last.finished_at + wait)
+        return None
+
+    def _pod(
+        self,
+        tmpl: Mapping[str, Any],
+        node_name: str,
+        display: str,
+        inputs: dict[str, str],
+        *,
+        deadline: float | None,
     ) -> Node:
         previous = self._previous.get(node_name)
         if previous is not None:
             return self._record(replace(previous, reused=True))
-        node = self._record(Node(node_name, display, "Pod", tmpl["name"], FAILED))
+        node = self._record(
+            Node(node_name, display, "Pod", tmpl["name"], FAILED, started_at=self.clock)
+        )
+        node.pod_name = pod_name(self.name, node_name, tmpl["name"])
         container = tmpl["container"]
         _check_keys("container", container, CONTAINER_KEYS)
         variables = {**self._globals, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
@@ -498,20 +815,63 @@ class ArgoSim:
             env = self._container_env(container, variables)
         except WorkflowError as exc:  # a missing Secret: the pod never starts
             node.message = str(exc)
+            node.finished_at = self.clock
             return node
-        limit, retry_codes = self._retry_policy(tmpl)
-        for attempt in range(limit + 1):
-            run = self._container_run(tmpl, node_name, attempt, argv, env)
-            self.runs.append(run)
-            outcome = self.runner(run)
-            node.exit_codes.append(outcome.exit_code)
+        run = self._container_run(tmpl, node_name, argv, env)
+        self.runs.append(run)
+        outcome = self.runner(run)
+        limits = [d for d in (deadline, self._active_deadline(tmpl, node.started_at)) if d]
+        killed_at = min(limits) if limits else None
+        if killed_at is not None and node.started_at + outcome.seconds > killed_at:
+            # monitorDeadline (executor.go) kills main at ARGO_DEADLINE / activeDeadlineSeconds.
+            self.clock = max(self.clock, killed_at)
             node.stderr = outcome.stderr
-            if outcome.exit_code == 0:
-                return self._collect_outputs(tmpl, node, run)
-            node.message = f"Error (exit code {outcome.exit_code})"
-            if retry_codes is not None and outcome.exit_code not in retry_codes:
-                break
-        return node
+            node.message = DEADLINE_MESSAGE
+            node.finished_at = self.clock
+            return node
+        self.clock += outcome.seconds
+        node.finished_at = self.clock
+        node.exit_codes.append(outcome.exit_code)
+        node.stderr = outcome.stderr
+        if outcome.exit_code != 0:
+            # inferFailedReason (operator.go): the main container's termination message follows.
+            node.message = f"main: Error (exit code {outcome.exit_code})"
+            termination = self._termination_message(run)
+            if termination:
+                node.message += f": {termination}"
+            return node
+        if self._archive_logs(tmpl) and not self.artifact_repository:
+            # The wait container cannot save the log: inferFailedReason gives Error although main
+            # exited 0, and lastRetry.exitCode is "0".
+            node.phase = ERROR
+            node.message = f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
+            return node
+        return self._collect_outputs(tmpl, node, run)
+
+    def _archive_logs(self, tmpl: Mapping[str, Any]) -> bool:
+        """`IsArchiveLogs` (workflowpod.go): controller on > template > workflow > off."""
+        repo = self.artifact_repository or {}
+        if repo.get("archiveLogs"):
+            return True
+        value = bool(self.entry["spec"].get("archiveLogs", False))
+        location = tmpl.get("archiveLocation") or {}
+        if "archiveLogs" in location:
+            value = bool(location["archiveLogs"])
+        return value
+
+    @staticmethod
+    def _active_deadline(tmpl: Mapping[str, Any], started: float) -> float | None:
+        if "activeDeadlineSeconds" not in tmpl:
+            return None
+        return started + float(tmpl["activeDeadlineSeconds"])
+
+    @staticmethod
+    def _termination_message(run: ContainerRun) -> str:
+        local = Path(run.localize(TERMINATION_LOG))
+        if not local.is_file():
+            return ""
+        data = local.read_bytes()[:TERMINATION_MESSAGE_LIMIT]
+        return data.decode("utf-8", errors="replace")
 
     def _container_env(
         self, container: Mapping[str, Any], variables: Mapping[str, str]
@@ -529,34 +889,18 @@ class ArgoSim:
                 raise WorkflowError(f"CreateContainerConfigError: no value for {name} ({ref})")
         return {**env, **self.env}
 
-    @staticmethod
-    def _retry_policy(tmpl: Mapping[str, Any]) -> tuple[int, set[int] | None]:
-        strategy = tmpl.get("retryStrategy")
-        if not strategy:
-            return 0, set()
-        _check_keys("retryStrategy", strategy, {"limit", "expression", "backoff", "retryPolicy"})
-        if strategy.get("retryPolicy", "OnFailure") not in ("OnFailure", "Always"):
-            raise UnsupportedFeature(f"retryPolicy {strategy['retryPolicy']}")
-        expression = strategy.get("expression")
-        if expression is None:
-            return int(strategy.get("limit", 0)), None
-        match = _RETRY_EXPR.match(expression.strip())
-        if not match:
-            raise UnsupportedFeature(f"retry expression {expression!r}")
-        return int(strategy.get("limit", 0)), {int(match.group(1))}
-
     def _container_run(
         self,
         tmpl: Mapping[str, Any],
         node_name: str,
-        attempt: int,
         argv: tuple[str, ...],
         env: dict[str, str],
     ) -> ContainerRun:
-        pod_dir = self.work_dir / "pods" / re.sub(r"[^A-Za-z0-9_.-]", "_", node_name) / str(attempt)
+        pod_dir = self.work_dir / "pods" / re.sub(r"[^A-Za-z0-9_.-]", "_", node_name)
         pod_dir.mkdir(parents=True, exist_ok=True)
         volumes = {v["name"]: v for v in tmpl.get("volumes", [])}
-        mounts: dict[str, Path] = {}
+        mounts: dict[str, Path] = {TERMINATION_LOG: pod_dir / "termination-log"}
+        mounts[TERMINATION_LOG].unlink(missing_ok=True)
         for mount in tmpl["container"].get("volumeMounts", []):
             path = mount["mountPath"]
             volume = volumes.get(mount["name"], {})
@@ -576,11 +920,17 @@ class ArgoSim:
                 raise UnsupportedFeature(f"output {param['name']} not from a file path")
             local = Path(run.localize(source["path"]))
             if local.is_file():
-                node.outputs[param["name"]] = local.read_text(encoding="utf-8").rstrip("\n")
+                value = local.read_text(encoding="utf-8")
             elif "default" in source:
-                node.outputs[param["name"]] = str(source["default"])
+                value = str(source["default"])
             else:
-                node.message = f"output parameter {param['name']}: {source['path']} not found"
+                node.phase = ERROR  # the wait container fails to save the parameter
+                # SaveParameters (executor.go) reads the file through the main container's mount.
+                node.message = (
+                    f"wait: Error (exit code 1): open /mainctrfs{source['path']}: "
+                    "no such file or directory"
+                )
                 return node
+            node.outputs[param["name"]] = value.removesuffix("\n")  # SaveParameters, executor.go
         node.phase = SUCCEEDED
         return node

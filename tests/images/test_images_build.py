@@ -22,6 +22,7 @@ from common.naming import (
     image_ref,
 )
 from tests.argo_sim import FAILED, SUCCEEDED, ArgoSim
+from tests.argo_sim.cluster import minikube_artifact_repository
 from tests.e2e.conftest import LAST, Place, make_place
 from tests.images.buildah import (
     StepContainers,
@@ -143,6 +144,7 @@ def test_pipeline_through_images_matches_local_run_when_run_by_argo_double(
         parameters={"last-date": LAST.isoformat()},
         env=place.env,  # S3 credentials and endpoint, as the Secret and ConfigMap give them
         path_map={CONFIG_PATH_IN_POD: place.write_config()},
+        artifact_repository=minikube_artifact_repository(),
         runner=runner,
     )
     try:

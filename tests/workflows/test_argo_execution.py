@@ -9,6 +9,9 @@ directory per pod. A wrapping runner injects pod failures to check the Argo-leve
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,9 @@ from typing import Any
 import pytest
 
 from common.naming import CONFIG_PATH_IN_POD
+from common.termination import TERMINATION_LOG_ENV
 from tests.argo_sim import (
+    ERROR,
     FAILED,
     OMITTED,
     SUCCEEDED,
@@ -24,7 +29,10 @@ from tests.argo_sim import (
     ContainerRun,
     RunOutcome,
     host_runner,
+    pod_name,
 )
+from tests.argo_sim.cluster import minikube_artifact_repository
+from tests.argo_sim.interpreter import TERMINATION_LOG
 from tests.e2e.conftest import LAST, Place, make_place
 
 pytestmark = pytest.mark.e2e
@@ -60,6 +68,8 @@ def make_sim(
     **parameters: str,
 ) -> ArgoSim:
     env = dict(place.env)  # the host runner puts this interpreter's directory first on PATH
+    # Kubernetes mounts /dev/termination-log in every container; here it is a file per pod.
+    env[TERMINATION_LOG_ENV] = TERMINATION_LOG
     return ArgoSim(
         manifests,
         submit="xetra-etl",
@@ -68,13 +78,16 @@ def make_sim(
         parameters={"last-date": LAST.isoformat(), **parameters},
         env=env,
         path_map={CONFIG_PATH_IN_POD: place.write_config()},
+        artifact_repository=minikube_artifact_repository(),
         runner=runner,
     )
 
 
 def _stderr_of_failures(sim: ArgoSim) -> str:
     return "\n".join(
-        f"{n.name}: {n.stderr[-2000:]}" for n in sim.nodes.values() if n.phase == FAILED
+        f"{n.name}: {n.stderr[-2000:]}"
+        for n in sim.nodes.values()
+        if n.phase in (FAILED, ERROR) and n.type == "Pod"
     )
 
 
@@ -96,7 +109,7 @@ def test_argo_retry_completes_the_run_when_one_chunk_failed(
     manifests: list[dict[str, Any]], place: Place
 ) -> None:
     chunks = ["2021-03-03,2021-03-04,2021-03-05", "2021-03-06,2021-03-08,2021-03-09", "2021-03-10"]
-    failing = f"(1:{chunks[1]}).transform"
+    failing = f"(1:{chunks[1]}).transform(0)"
     sim = make_sim(manifests, place, runner=failing_once(failing, 65), **{"chunk-size": "3"})
     assert sim.run() == FAILED
     assert sim.phases()[f"{WF}.merge"] == OMITTED
@@ -104,9 +117,41 @@ def test_argo_retry_completes_the_run_when_one_chunk_failed(
     assert sim.retry() == SUCCEEDED, _stderr_of_failures(sim)
     rerun = [n.name for n in sim.nodes.values() if n.type == "Pod" and not n.reused]
     assert rerun == [
-        f"{WF}.process(1:{chunks[1]}).transform",
-        f"{WF}.process(1:{chunks[1]}).load",
-        f"{WF}.merge",
-        f"{WF}.onExit.notify",
+        f"{WF}.process(1:{chunks[1]}).transform(0)",
+        f"{WF}.process(1:{chunks[1]}).load(0)",
+        f"{WF}.merge(0)",
+        f"{WF}.onExit.notify(0)",
     ]
     assert place.report_rows() == place.expected_rows()
+
+
+def _spoil_one_price(place: Place, date: str) -> str:
+    """Replace the StartPrice of the first row of one of the date's objects with '1O.25'."""
+    key = next(i.key for i in place.source.list("") if f"{date}/" in i.key and i.size > 136)
+    lines = place.source.get(key).data.decode().splitlines()
+    header = next(csv.reader([lines[0]]))
+    row = next(csv.reader([lines[1]]))
+    row[header.index("StartPrice")] = "1O.25"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(row)
+    lines[1] = out.getvalue().rstrip("\n")
+    place.source.put(key, ("\n".join(lines) + "\n").encode())
+    return key
+
+
+def test_bad_source_value_reaches_the_node_message_and_notify_names_the_date_once(
+    manifests: list[dict[str, Any]], place: Place
+) -> None:
+    key = _spoil_one_price(place, "2021-03-10")  # the last date: no later date reads it
+    sim = make_sim(manifests, place)
+    assert sim.run() == FAILED
+    failed = [n for n in sim.nodes.values() if n.type == "Pod" and n.phase == FAILED]
+    assert [n.display_name for n in failed] == ["extract(0)"], _stderr_of_failures(sim)
+    message = failed[0].message
+    assert message.startswith("main: Error (exit code 65): 2021-03-10: object ")
+    assert key in message and "1O.25" in message
+    summary = json.loads(sim.nodes[f"{WF}.onExit.notify"].outputs["summary"])
+    (entry,) = summary["failed_dates"]
+    assert entry["date"] == "2021-03-10" and entry["step"] == "extract"
+    assert entry["message"] == message
+    assert entry["pod"] == pod_name(WF, failed[0].name, "extract")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.argo_sim import (
+    ERROR,
     FAILED,
     OMITTED,
     SKIPPED,
@@ -25,8 +26,9 @@ from tests.argo_sim import (
     UnsupportedFeature,
     WorkflowError,
     evaluate_depends,
+    pod_name,
 )
-from tests.argo_sim.interpreter import Node
+from tests.argo_sim.interpreter import Node, fnv32a
 
 WRITE_ITEMS = (
     "import json, os, sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "
@@ -237,7 +239,12 @@ def test_sim_succeeds_and_names_nodes_like_argo_when_every_step_exits_zero(
     assert phases["sim-run.fan"] == SUCCEEDED
     assert phases["sim-run.collect"] == SUCCEEDED
     notified = _notified(control)
-    expected = {"status": SUCCEEDED, "failures": "null", "token": "from-secret", "mode": "test"}
+    expected = {
+        "status": SUCCEEDED,
+        "failures": '"null"',  # strconv.Quote of json null
+        "token": "from-secret",
+        "mode": "test",
+    }
     assert notified == expected
     assert json.loads((control / "collect.json").read_text())["status"] == "sim-run"
 
@@ -249,15 +256,19 @@ def test_sim_fails_workflow_and_omits_merge_when_one_item_fails(
     sim = make_sim(tmp_path, control)
     assert sim.run() == FAILED
     phases = sim.phases()
-    assert phases["sim-run.fan(1:b).first"] == FAILED
+    assert phases["sim-run.fan(1:b).first"] == FAILED  # the Retry node
+    assert phases["sim-run.fan(1:b).first(0)"] == FAILED  # its one attempt
     assert phases["sim-run.fan(1:b).second"] == OMITTED
     assert phases["sim-run.fan(2:c).second"] == SUCCEEDED  # failFast: false keeps the others
     assert phases["sim-run.collect"] == OMITTED
     assert sim.nodes["sim-run.fan(1:b).first"].exit_codes == [65]  # 65 is not retried
     notified = _notified(control)
     assert notified["status"] == FAILED
-    (failure,) = json.loads(notified["failures"])
-    assert failure["podName"] == "sim-run.fan(1:b).first"
+    failures = json.loads(json.loads(notified["failures"]))  # strconv.Quote'd JSON
+    names = sorted(f["displayName"] for f in failures)
+    assert names == ["fan", "fan(1:b)", "first", "first(0)", "sim-run"]
+    (attempt,) = [f for f in failures if f["displayName"] == "first(0)"]
+    assert attempt["podName"] == pod_name("sim-run", "sim-run.fan(1:b).first(0)", "work")
 
 
 def test_sim_retries_pod_when_exit_code_is_transient(tmp_path: Path, control: Path) -> None:
@@ -286,10 +297,10 @@ def test_sim_retry_reruns_only_failed_nodes_and_dependents_when_argo_retry(
     first_run = len(sim.runs)
     assert sim.retry() == SUCCEEDED
     assert _ran(sim)[first_run:] == [
-        "sim-run.fan(1:b).first",
-        "sim-run.fan(1:b).second",
-        "sim-run.collect",
-        "sim-run.onExit.notify",
+        "sim-run.fan(1:b).first(0)",
+        "sim-run.fan(1:b).second(0)",
+        "sim-run.collect(0)",
+        "sim-run.onExit.notify(0)",
     ]
     assert sim.nodes["sim-run.fan(0:a).first"].reused
     assert _notified(control)["status"] == SUCCEEDED
@@ -325,8 +336,8 @@ def test_sim_fails_pod_when_output_file_is_missing(tmp_path: Path, control: Path
     gen = docs[0]["spec"]["templates"][0]
     gen["container"]["args"][0] = "/tmp/elsewhere.json"
     sim = make_sim(tmp_path, control, docs=docs)
-    assert sim.run() == FAILED
-    assert "not found" in sim.nodes["sim-run.gen"].message
+    assert sim.run() == ERROR  # the wait container cannot save the parameter
+    assert "no such file" in sim.nodes["sim-run.gen(0)"].message
     assert sim.phases()["sim-run.fan"] == OMITTED
 
 
@@ -336,7 +347,7 @@ def test_sim_fails_pod_when_required_secret_is_not_injected(tmp_path: Path, cont
     docs[0]["spec"]["templates"][0]["container"]["env"].append({"name": "KEY", "valueFrom": secret})
     sim = make_sim(tmp_path, control, docs=docs)
     assert sim.run() == FAILED
-    assert "CreateContainerConfigError" in sim.nodes["sim-run.gen"].message
+    assert "CreateContainerConfigError" in sim.nodes["sim-run.gen(0)"].message
 
 
 def test_sim_raises_when_a_variable_cannot_be_resolved(tmp_path: Path, control: Path) -> None:
@@ -371,11 +382,15 @@ def test_sim_hands_pod_view_and_mounts_to_runner_when_runner_is_plugged(
     gen = seen[0]
     assert gen.argv[3] == "/tmp/outputs/items.json"  # the pod's own path
     assert gen.mounts["/tmp"].is_dir() and gen.mounts["/control"] == control
-    assert [run.node for run in seen][1:3] == ["sim-run.fan(0:x).first", "sim-run.fan(0:x).second"]
+    assert [run.node for run in seen][1:3] == [
+        "sim-run.fan(0:x).first(0)",
+        "sim-run.fan(0:x).second(0)",
+    ]
 
 
 def _node(phase: str, children: list[str] | None = None) -> Node:
-    return Node("n", "n", "Pod", "t", phase, children=children or [])
+    kind = "TaskGroup" if children else "Pod"
+    return Node("n", "n", kind, "t", phase, children=children or [])
 
 
 @pytest.mark.parametrize(
@@ -402,3 +417,12 @@ def test_evaluate_depends_follows_argo_semantics_when_given_expression(
         "g": _node(FAILED, ["c1", "c2"]),
     }
     assert evaluate_depends(expr, results, nodes) is expected
+
+
+def test_pod_names_hash_the_node_name_with_fnv1a_when_named_like_argo_v2() -> None:
+    # FNV-1a 32-bit reference vectors; GeneratePodName (pod_name.go, TestPodNameV2, v4.0.10).
+    assert fnv32a("a") == 0xE40C292C and fnv32a("foobar") == 0xBF9CF968
+    assert pod_name("wfname", "nodename", "templatename") == (
+        f"wfname-templatename-{fnv32a('nodename')}"
+    )
+    assert pod_name("wf", "wf", "main") == "wf"  # the root node

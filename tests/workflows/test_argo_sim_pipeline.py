@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from common.naming import CONFIG_PATH_IN_POD
-from tests.argo_sim import FAILED, OMITTED, SUCCEEDED, ArgoSim, ContainerRun, RunOutcome
+from tests.argo_sim import (
+    FAILED,
+    OMITTED,
+    SUCCEEDED,
+    ArgoSim,
+    ContainerRun,
+    RunOutcome,
+    pod_name,
+)
+from tests.argo_sim.cluster import minikube_artifact_repository
 
 DATES = ["2017-07-03", "2017-07-04", "2017-07-05"]
 WF = "xetra-etl-sim"
@@ -66,6 +75,7 @@ def run_sim(
             parameters=parameters,
             env=SECRETS,
             path_map={CONFIG_PATH_IN_POD: config},
+            artifact_repository=minikube_artifact_repository(),
             runner=steps,
         )
         return sim, steps
@@ -121,8 +131,19 @@ def test_pipeline_fails_and_skips_merge_when_one_date_has_bad_data(
     assert phases[f"{WF}.merge"] == OMITTED
     notify = steps.calls[-1][1]
     assert notify["--status"] == FAILED
-    (failure,) = json.loads(notify["--failures"])
-    assert failure["podName"] == f"{WF}.process(1:2017-07-04).transform"
+    failures = json.loads(json.loads(notify["--failures"]))  # strconv.Quote'd JSON
+    assert {f["displayName"] for f in failures} == {
+        "transform(0)",  # the pod attempt
+        "transform",  # its Retry node
+        "process(1:2017-07-04)",  # the item DAG
+        "process",  # the TaskGroup
+        WF,  # the root DAG
+    }
+    (attempt,) = [f for f in failures if f["displayName"] == "transform(0)"]
+    assert attempt["podName"] == pod_name(
+        WF, f"{WF}.process(1:2017-07-04).transform(0)", "transform"
+    )
+    assert attempt["message"] == "main: Error (exit code 65)"
 
 
 def test_pipeline_retry_reruns_failed_date_then_merge_when_argo_retry(

@@ -1,0 +1,270 @@
+"""The rendered manifests through the Argo double, against what Argo v4.0.10 really does.
+
+Each defect found by reading the controller's source has a pair of tests here: the configuration
+as it was (rendered with the old settings, or the cluster without the new objects) shows the
+defect, the committed configuration does not. Steps are played by a scripted runner that can
+take virtual time and write the Kubernetes termination message, so no test sleeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from common.app.notify import failed_dates, parse_failures
+from common.naming import CONFIG_PATH_IN_POD
+from tests.argo_sim import ERROR, FAILED, SUCCEEDED, ArgoSim, ContainerRun, RunOutcome, pod_name
+from tests.argo_sim.cluster import (
+    MINIKUBE_DIR,
+    MINIKUBE_NAMESPACE,
+    artifact_repository,
+    manifests_in,
+    minikube_artifact_repository,
+)
+from tests.argo_sim.interpreter import NO_ARTIFACT_REPOSITORY, TERMINATION_LOG
+from workflows.render import rendered_files
+from workflows.settings import RenderSettings, RetryPolicy
+
+WF = "xetra-etl-defects"
+DATES = ["2021-01-04", "2021-01-05", "2021-01-06"]
+BAD_LINE = "object xetra/2021-01-05/x.csv, line 201, column StartPrice: not a number: '1O.25'"
+MINUTE = 60.0
+
+
+@dataclass(frozen=True)
+class Play:
+    """How one attempt of a step ends: exit code, virtual run time, termination message."""
+
+    code: int = 0
+    seconds: float = 1.0
+    message: str = ""
+
+
+@dataclass
+class Steps:
+    """Plays every step; `plays[(step, item)]` are consumed one per attempt."""
+
+    plays: dict[tuple[str, str], list[Play]] = field(default_factory=dict)
+    notify_flags: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, run: ContainerRun) -> RunOutcome:
+        step = run.argv[0].removeprefix("xetra-")
+        flags = dict(zip(run.argv[1::2], run.argv[2::2], strict=False))
+        if step == "notify":
+            self.notify_flags = flags
+        planned = self.plays.get((step, flags.get("--dates", "")), [])
+        play = planned.pop(0) if planned else Play()
+        if play.message:
+            Path(run.localize(TERMINATION_LOG)).write_text(play.message)
+        if play.code == 0:
+            for flag, value in (("--dates-out", DATES), ("--summary-out", {}), ("--out", {})):
+                if flag in flags:
+                    out = Path(run.localize(flags[flag]))
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_text(json.dumps(value))
+        return RunOutcome(play.code, seconds=play.seconds)
+
+
+def _manifests(settings: RenderSettings) -> list[dict[str, Any]]:
+    return [yaml.safe_load(text) for text in dict(rendered_files(settings)).values()]
+
+
+def _sim(
+    tmp_path: Path,
+    steps: Steps,
+    *,
+    settings: RenderSettings | None = None,
+    repository: dict[str, Any] | None = None,
+) -> ArgoSim:
+    config = tmp_path / "config.yaml"
+    config.write_text("source: {uri: x}\n")
+    return ArgoSim(
+        _manifests(settings or RenderSettings()),
+        submit="xetra-etl",
+        name=WF,
+        work_dir=tmp_path / "work",
+        env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+        path_map={CONFIG_PATH_IN_POD: config},
+        runner=steps,
+        artifact_repository=repository,
+    )
+
+
+# -- 1. archiveLogs needs an artifact repository ---------------------------------------------
+def test_every_step_errors_although_it_exited_zero_when_cluster_has_no_artifact_repository(
+    tmp_path: Path,
+) -> None:
+    without = [
+        doc
+        for doc in manifests_in(MINIKUBE_DIR)
+        if doc["metadata"].get("name") != "artifact-repositories"
+    ]
+    assert artifact_repository(without, MINIKUBE_NAMESPACE) is None  # the cluster as it was
+    sim = _sim(tmp_path, Steps(), repository=None)
+    assert sim.run() == ERROR
+    discover = sim.nodes[f"{WF}.discover(0)"]
+    assert discover.exit_codes == [0]
+    assert discover.message == f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
+    # exit code "0" is not 75: never retried
+    assert sim.nodes[f"{WF}.discover"].message == "retryStrategy.expression evaluated to false"
+
+
+def test_first_run_ends_succeeded_when_cluster_is_the_minikube_configuration(
+    tmp_path: Path,
+) -> None:
+    repository = minikube_artifact_repository()
+    assert repository is not None
+    assert repository["s3"]["bucket"] == "xetra-argo-logs"
+    sim = _sim(tmp_path, Steps(), repository=repository)
+    assert sim.run() == SUCCEEDED
+    assert sim.nodes[f"{WF}.merge"].phase == SUCCEEDED
+
+
+def test_minikube_creates_the_bucket_and_secret_the_artifact_repository_names() -> None:
+    repository = minikube_artifact_repository()
+    assert repository is not None
+    buckets_job = (MINIKUBE_DIR / "buckets-job.yaml").read_text(encoding="utf-8")
+    assert f"local/{repository['s3']['bucket']}" in buckets_job
+    secret = repository["s3"]["accessKeySecret"]["name"]
+    up = (MINIKUBE_DIR / "up.sh").read_text(encoding="utf-8")
+    assert f"secret generic {secret}" in up
+    assert "artifact-repository.yaml" in up
+
+
+# -- 2. maxDuration is a deadline from the first attempt; cap bounds one backoff ----------------
+OLD_RETRY = RetryPolicy(backoff_cap=None, backoff_max_duration="15m")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (RenderSettings(retry=OLD_RETRY), FAILED),  # as it was: the transient failure is final
+        (RenderSettings(), SUCCEEDED),
+    ],
+    ids=["maxDuration-15m", "cap-15m"],
+)
+def test_transient_failure_after_15_minutes_is_retried_only_when_backoff_is_capped(
+    tmp_path: Path, settings: RenderSettings, expected: str
+) -> None:
+    plays = {("extract", DATES[1]): [Play(75, seconds=20 * MINUTE), Play(0)]}
+    sim = _sim(tmp_path, Steps(plays), settings=settings, repository=minikube_artifact_repository())
+    assert sim.run() == expected
+    retry_node = sim.nodes[f"{WF}.process(1:{DATES[1]}).extract"]
+    if expected == FAILED:
+        assert retry_node.message == "Max duration limit exceeded"
+        assert retry_node.exit_codes == [75]
+    else:
+        assert retry_node.exit_codes == [75, 0]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [(RenderSettings(retry=OLD_RETRY), FAILED), (RenderSettings(), SUCCEEDED)],
+)
+def test_retried_attempt_may_run_its_full_deadline_only_without_max_duration(
+    tmp_path: Path, settings: RenderSettings, expected: str
+) -> None:
+    # First attempt fails fast, the retry needs an hour (extract is allowed 7,200 s).
+    plays = {("extract", DATES[0]): [Play(75, seconds=MINUTE), Play(0, seconds=60 * MINUTE)]}
+    sim = _sim(tmp_path, Steps(plays), settings=settings, repository=minikube_artifact_repository())
+    assert sim.run() == expected
+    second = sim.nodes[f"{WF}.process(0:{DATES[0]}).extract(1)"]
+    assert second.phase == expected
+    if expected == FAILED:
+        assert second.message == "Step exceeded its deadline"
+
+
+def test_backoff_waits_grow_by_factor_and_stop_at_the_cap(tmp_path: Path) -> None:
+    retry = RetryPolicy(limit=6, backoff_duration="5m", backoff_factor=2, backoff_cap="15m")
+    plays = {("extract", DATES[0]): [Play(75, seconds=0)] * 4 + [Play(0, seconds=0)]}
+    sim = _sim(
+        tmp_path,
+        Steps(plays),
+        settings=RenderSettings(retry=retry),
+        repository=minikube_artifact_repository(),
+    )
+    assert sim.run() == SUCCEEDED
+    starts = [sim.nodes[f"{WF}.process(0:{DATES[0]}).extract({n})"].started_at for n in range(5)]
+    waits = [b - a for a, b in itertools.pairwise(starts)]
+    assert waits == [5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 15 * MINUTE]
+
+
+# -- 3 and 4. workflow.failures, failed_dates and the termination message ----------------------
+def test_date_failing_with_exit_65_gives_one_failed_dates_entry_carrying_the_error_line(
+    tmp_path: Path,
+) -> None:
+    plays = {("transform", DATES[1]): [Play(65, message=BAD_LINE)]}
+    steps = Steps(plays)
+    sim = _sim(tmp_path, steps, repository=minikube_artifact_repository())
+    assert sim.run() == FAILED
+    raw = steps.notify_flags["--failures"]
+    assert raw.startswith('"[') and raw.endswith(']"')  # strconv.Quote'd
+    failures = parse_failures(raw)
+    assert len(failures) == 5  # attempt, Retry node, item DAG, TaskGroup, root
+    assert set(failures[0]) == {
+        "displayName", "message", "templateName", "phase", "podName", "finishedAt",
+    }  # fmt: skip
+    (entry,) = failed_dates(failures, WF)
+    node = f"{WF}.process(1:{DATES[1]}).transform(0)"
+    assert entry == {
+        "date": DATES[1],
+        "step": "transform",
+        "message": f"main: Error (exit code 65): {BAD_LINE}",
+        "pod": pod_name(WF, node, "transform"),
+        "phase": FAILED,
+        "item": DATES[1],
+    }
+    assert sim.nodes[node].message == f"main: Error (exit code 65): {BAD_LINE}"
+
+
+def test_failed_dates_names_each_date_of_a_failed_chunk_once(tmp_path: Path) -> None:
+    chunk = ",".join(DATES[:2])
+
+    class ChunkSteps(Steps):
+        def __call__(self, run: ContainerRun) -> RunOutcome:
+            if run.argv[0] == "xetra-discover":
+                flags = dict(zip(run.argv[1::2], run.argv[2::2], strict=False))
+                out = Path(run.localize(flags["--dates-out"]))
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps([chunk, DATES[2]]))
+                return RunOutcome(0)
+            return super().__call__(run)
+
+    steps = ChunkSteps({("extract", chunk): [Play(75), Play(75), Play(75), Play(75)]})
+    sim = _sim(tmp_path, steps, repository=minikube_artifact_repository())
+    assert sim.run() == FAILED
+    entries = failed_dates(parse_failures(steps.notify_flags["--failures"]), WF)
+    assert [e["date"] for e in entries] == DATES[:2]
+    last = pod_name(WF, f"{WF}.process(0:{chunk}).extract(3)", "extract")
+    assert {e["pod"] for e in entries} == {last}  # the last of four attempts
+    assert all(e["step"] == "extract" for e in entries)
+
+
+def test_failed_dates_is_empty_when_the_run_succeeded(tmp_path: Path) -> None:
+    steps = Steps()
+    sim = _sim(tmp_path, steps, repository=minikube_artifact_repository())
+    assert sim.run() == SUCCEEDED
+    assert steps.notify_flags["--failures"] == '"null"'
+    assert failed_dates(parse_failures(steps.notify_flags["--failures"]), WF) == []
+
+
+def test_steps_succeed_without_a_repository_when_rendered_without_archived_logs(
+    tmp_path: Path,
+) -> None:
+    settings = RenderSettings(archive_logs=False)
+    assert "archiveLogs" not in dict(rendered_files(settings))["workflowtemplate-xetra-etl.yaml"]
+    assert _sim(tmp_path, Steps(), settings=settings, repository=None).run() == SUCCEEDED
+
+
+def test_default_retry_waits_30_60_120_seconds_when_a_step_exits_75(tmp_path: Path) -> None:
+    plays = {("extract", DATES[0]): [Play(75, seconds=0)] * 3 + [Play(0, seconds=0)]}
+    sim = _sim(tmp_path, Steps(plays), repository=minikube_artifact_repository())
+    assert sim.run() == SUCCEEDED
+    starts = [sim.nodes[f"{WF}.process(0:{DATES[0]}).extract({n})"].started_at for n in range(4)]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [30, 60, 120]
