@@ -8,9 +8,10 @@ aggregates stay in memory while a later date's previous close may need them, so 
 object is read once even when a date's window lies in the same run; a batch at a time keeps
 memory flat however long the run. A failing date does not stop the others.
 
-Ctrl-C stops the run: no new date starts, the dates under way finish (each within a second at
-2021 volume), and the result says which dates are done and which were not started; a second
-Ctrl-C exits at once. Either way, a rerun does exactly the dates that are not done.
+Ctrl-C stops the run: no new date starts, the steps under way get `STOP_GRACE_SECONDS` to finish
+(a step at 2021 volume takes a fraction of it; one stuck on the network is abandoned), and the
+result says which dates are done and which are not; a second Ctrl-C exits at once. Either way,
+a rerun does exactly the dates that are not done.
 
 Threads, not processes: the heavy work (CSV parsing in Arrow, numpy reductions, parquet, file
 and network I/O) releases the GIL, and one process pays the interpreter and import cost once.
@@ -210,8 +211,8 @@ class _Batches:
     complete), so those tasks fill the workers that run out of extractions at the batch's end.
     Holds the aggregates of the batch's dates and of the lookback window before it; a window
     date processed by an earlier run comes from staging (or, when its staged aggregates are
-    gone, from its source). A date whose window holds a date that failed fails with that error:
-    its previous close is unknown.
+    gone, from its source). A date with trades whose window holds a date that failed fails
+    with PreviousCloseUnknownError naming that date: its previous close is unknown.
     """
 
     def __init__(
