@@ -9,8 +9,8 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from common.catalog import list_source_dates
-from common.errors import ExitCode, XetraEtlError
+from common.catalog import list_planned_source_dates
+from common.errors import XetraEtlError
 from common.layout_target import TargetLayout
 from common.storage.base import ObjectStore
 
@@ -34,15 +34,10 @@ def failed(name: str, exc: XetraEtlError) -> CheckResult:
 
 
 def check_source(source: ObjectStore, first: dt.date, last: dt.date) -> CheckResult:
-    """Lists the source dates in [first, last]; reads no object."""
+    """Lists the source dates in [first, last] as a run does (no date folder at all fails); reads
+    no object."""
     try:
-        dates = list_source_dates(source, first, last)
-        if not dates and next(iter(source.list("")), None) is None:
-            return CheckResult(
-                "source",
-                f"{source.uri}: no objects at all; expected date folders YYYY-MM-DD/",
-                int(ExitCode.NO_INPUT),
-            )
+        dates = list_planned_source_dates(source, first, last)
     except XetraEtlError as exc:
         return failed("source", exc)
     return CheckResult("source", f"{source.uri}: {len(dates)} source date(s) in {first}..{last}")

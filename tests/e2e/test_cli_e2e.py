@@ -131,10 +131,11 @@ def test_check_passes_with_one_line_per_check_and_leaves_the_target_as_it_was(
 def test_check_fails_naming_a_source_that_holds_nothing(local_place: Place, tmp_path: Path) -> None:
     config = local_place.write_config(source={"uri": str(tmp_path / "typo")})
     result = local_place.cli("check", "--config", str(config))
-    assert result.returncode == 66, result.stdout + result.stderr
+    assert result.returncode == 78, result.stdout + result.stderr  # as run and discover
     source_line = result.stdout.splitlines()[1]
     assert source_line.startswith("FAIL  source")
     assert str(tmp_path / "typo") in source_line
+    assert "nothing is there" in source_line and "expected date folders" in source_line
 
 
 def test_check_reports_an_invalid_config_as_its_first_line(tmp_path: Path) -> None:
