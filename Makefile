@@ -66,7 +66,7 @@ clean:
 	rm -rf demo $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # ---- images (images/, minikube/) ----------------------------------------------------------------
-# Image names and tags come from common/naming.py; REGISTRY and TAG default to its values.
+# Image names and tags come from common/infra/naming.py; REGISTRY and TAG default to its values.
 REGISTRY   ?=
 TAG        ?=
 BASE_IMAGE ?=

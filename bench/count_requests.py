@@ -1,9 +1,9 @@
 """Run `xetra-etl ARGS` in this process and count its S3 requests with a botocore event hook.
 
-Every client the project makes goes through `common.storage.s3.make_client`; the hook counts each
-request (`before-send`) by operation and by operation and bucket, and the counts are written as
-JSON to $BENCH_REQUESTS_OUT when the command ends. Requests of worker processes are not counted
-(a no-op run starts none that talk to S3).
+Every client the project makes goes through `common.adapters.storage.s3.make_client`; the hook
+counts each request (`before-send`) by operation and by operation and bucket, and the counts are
+written as JSON to $BENCH_REQUESTS_OUT when the command ends. Requests of worker processes are not
+counted (a no-op run starts none that talk to S3).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from common.storage import s3
+from common.adapters.storage import s3
 
 counts: Counter[str] = Counter()
 by_bucket: Counter[str] = Counter()

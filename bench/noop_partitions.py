@@ -7,7 +7,7 @@ record that describes it. Then measures, in this process (no interpreter start-u
 
 - bare listing: the source listing of the plan's range and the listing of the date records;
 - discover: what `xetra-etl discover` decides with (source, records, report prefix), plan written;
-- no-op run: `run_local`, as `xetra-etl run` calls it (lock, discover, merge, run report).
+- no-op run: `run_local`, as `xetra-etl run` calls it (lock, discover, merge, run summary).
 
 Prints the median and best wall time of BENCH_REPS interleaved repetitions (default 5), each as
 a ratio to the bare listing, every S3 request by operation, and how many source objects and
@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common import localrun  # noqa: E402
-from common.app.context import Pipeline  # noqa: E402
+from common.adapters.catalog import list_source_dates  # noqa: E402
+from common.adapters.storage.s3 import S3Store, make_client  # noqa: E402
+from common.app.context import StepContext  # noqa: E402
 from common.app.discover import list_for_plan, plan_from_listing  # noqa: E402
-from common.catalog import list_source_dates  # noqa: E402
-from common.config import Config, parse_config  # noqa: E402
 from common.domain.dates import lookback_start  # noqa: E402
 from common.domain.jobcontrol import DateRecord, PartitionFile, State  # noqa: E402
-from common.storage.s3 import S3Store, make_client  # noqa: E402
+from common.infra.config import Config, parse_config  # noqa: E402
 from tests.s3servers import running_seaweedfs  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_REPS", "5"))
@@ -84,22 +84,22 @@ def seed(server: Any, dates: int) -> tuple[Config, dt.date, dt.date]:
         },
         env={},
     )
-    pipeline = pipeline_for(config, make_client(server.endpoint_url), "seed")
+    ctx = pipeline_for(config, make_client(server.endpoint_url), "seed")
     lookback = config.pipeline.prev_close_lookback_days
-    found = list_source_dates(pipeline.source, lookback_start(first, lookback), days[-1])
+    found = list_source_dates(ctx.source, lookback_start(first, lookback), days[-1])
     fingerprints = {d: s.fingerprint for d, s in found.items()}
 
     def done(day: dt.date) -> None:
-        key = pipeline.layout.partition_key(day)
+        key = ctx.layout.partition_key(day)
         data = f"partition of {day}".encode()
-        etag = pipeline.target.put(key, data)
-        name = key.removeprefix(pipeline.layout.partition_prefix(day))
-        pipeline.jobs.write(
+        etag = ctx.target.put(key, data)
+        name = key.removeprefix(ctx.layout.partition_prefix(day))
+        ctx.jobs.write(
             DateRecord(
                 date=day,
                 state=State.DONE,
                 fingerprint=fingerprints[day],
-                inputs_fingerprint=pipeline.inputs_digest(day, fingerprints),
+                inputs_fingerprint=ctx.inputs_digest(day, fingerprints),
                 row_count=1,
                 run_id="seed",
                 processed_at="2021-01-01T00:00:00+00:00",
@@ -109,15 +109,15 @@ def seed(server: Any, dates: int) -> tuple[Config, dt.date, dt.date]:
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(done, days))
-    pipeline.jobs.rebuild_meta()
+    ctx.jobs.rebuild_meta()
     client.close()
     return config, first, days[-1]
 
 
-def pipeline_for(config: Config, client: Any, run_id: str) -> Pipeline:
+def pipeline_for(config: Config, client: Any, run_id: str) -> StepContext:
     source = S3Store(config.source.uri.removeprefix("s3://"), "", client)
     target = S3Store(config.target.uri.removeprefix("s3://"), "", client)
-    return Pipeline(config, source, target, run_id)
+    return StepContext(config, source, target, run_id)
 
 
 def measure(endpoint: str, actions: dict[str, Callable[[Any], None]]) -> list[dict[str, Any]]:
@@ -155,30 +155,28 @@ def main(dates: int) -> None:
         runs = iter(range(10**6))
 
         def bare(client: Any) -> None:
-            pipeline = pipeline_for(config, client, "bare")
-            list_source_dates(pipeline.source, lookback_start(first, lookback), last)
-            list(pipeline.target.list(pipeline.layout.records_prefix))
+            ctx = pipeline_for(config, client, "bare")
+            list_source_dates(ctx.source, lookback_start(first, lookback), last)
+            list(ctx.target.list(ctx.layout.records_prefix))
 
         def discover(client: Any) -> None:
-            pipeline = pipeline_for(config, client, f"discover-{next(runs)}")
-            plan = plan_from_listing(
-                pipeline, list_for_plan(pipeline, first, last), first=first, last=last
-            )
+            ctx = pipeline_for(config, client, f"discover-{next(runs)}")
+            plan = plan_from_listing(ctx, list_for_plan(ctx, first, last), first=first, last=last)
             assert not plan.items, plan.reasons
 
         def noop_run(client: Any) -> None:
-            localrun.build_pipeline = lambda cfg, run_id: pipeline_for(cfg, client, run_id)
+            localrun.build_context = lambda cfg, run_id: pipeline_for(cfg, client, run_id)
             result = localrun.run_local(
                 config, run_id=f"noop-{next(runs)}", first=first, last=last, workers=1
             )
-            assert result.exit_code == 0 and result.report.done == 0
+            assert result.exit_code == 0 and result.summary.done == 0
 
         results = measure(
             server.endpoint_url,
             {
                 "bare listing (source + records)": bare,
                 "discover (source + records + report prefix)": discover,
-                "no-op run (lock, discover, merge, run report)": noop_run,
+                "no-op run (lock, discover, merge, run summary)": noop_run,
             },
         )
         base = results[0]

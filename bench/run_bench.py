@@ -118,8 +118,8 @@ def trading_days(n: int) -> int:
 
 
 def dataset(n: int) -> tuple[Path, dt.date, dict[str, Any]]:
-    from common.demo import generate
-    from common.storage.local import LocalStore
+    from common.adapters.storage.local import LocalStore
+    from common.app.demo_data import generate
 
     days = trading_days(n)
     path = DATA / f"d{n}"
@@ -348,15 +348,15 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     """1,000 processed dates on S3, nothing changed: a real `xetra-etl run` lists and reads
     job control only. Seeded cheaply: small synthetic dates, a real run of the first five, then
     the other records written through the project's JobStore with the same fingerprints."""
-    from common.app.context import Pipeline
-    from common.catalog import list_source_dates
-    from common.config import load_config
-    from common.demo import generate
+    from common.adapters.catalog import list_source_dates
+    from common.adapters.source_reader import SourceReader
+    from common.adapters.storage.local import LocalStore
+    from common.adapters.storage.s3 import S3Store
+    from common.app.context import StepContext
+    from common.app.demo_data import generate
     from common.domain.dates import lookback_start
     from common.domain.jobcontrol import DateRecord, State
-    from common.source_reader import SourceReader
-    from common.storage.local import LocalStore
-    from common.storage.s3 import S3Store
+    from common.infra.config import load_config
 
     small = work / "small"
     first = dt.date(2018, 1, 1)
@@ -392,22 +392,22 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     )
     os.environ.update(env)
     config = load_config(str(config_path))
-    from common.storage.s3 import make_client
+    from common.adapters.storage.s3 import make_client
 
     s3 = make_client(server.endpoint_url)
     source = S3Store(src, "", s3)
     reader = SourceReader(source, config.source)
-    pipeline = Pipeline(config, source, S3Store(tgt, "", s3), "bench-seed", reader)
+    ctx = StepContext(config, source, S3Store(tgt, "", s3), "bench-seed", reader)
     lookback = config.pipeline.prev_close_lookback_days
-    found = list_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    found = list_source_dates(ctx.source, lookback_start(first, lookback), last)
     fingerprints = {d: s.fingerprint for d, s in found.items()}
-    done = {d for d, _ in pipeline.jobs.load().items()}
+    done = {d for d, _ in ctx.jobs.load().items()}
     records = [
         DateRecord(
             date=d,
             state=State.DONE,
             fingerprint=fingerprints[d],
-            inputs_fingerprint=pipeline.inputs_digest(d, fingerprints),
+            inputs_fingerprint=ctx.inputs_digest(d, fingerprints),
             # Seeded without a partition: recorded as a date without trades, so discovery's
             # partition check agrees with the empty report prefix.
             row_count=0,
@@ -419,8 +419,8 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
         if d >= first and d not in done
     ]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(pipeline.jobs.write, records))
-    pipeline.jobs.rebuild_meta()
+        list(pool.map(ctx.jobs.write, records))
+    ctx.jobs.rebuild_meta()
     dates = len(found)
     # Count requests inside the measured process with a botocore event hook.
     counter = [PY, str(ROOT / "bench/count_requests.py")]

@@ -1,4 +1,4 @@
-"""Build and push the step images, named from `common.naming` (the source the Argo templates use).
+"""Build and push the step images, named from `common.infra.naming` (as the Argo templates are).
 
 With a working Docker engine it uses `docker build`/`docker push`; otherwise buildah (daemonless:
 `buildah bud`, `buildah push`). The repository root is always the build context.
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: import the project's naming
     sys.path.insert(0, str(ROOT))
 
-from common.naming import DEFAULT_REGISTRY, IMAGES, STEP_IMAGE, image_ref  # noqa: E402
+from common.infra.naming import DEFAULT_REGISTRY, IMAGES, STEP_IMAGE, image_ref  # noqa: E402
 
 IMAGES_DIR = ROOT / "images"
 TOOLS = ("docker", "buildah")

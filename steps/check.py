@@ -7,17 +7,17 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from common import logs
 from common.app.check import CheckResult, check_source, check_target, failed
-from common.config import load_config
-from common.entry import (
+from common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
-    build_pipeline,
+    build_context,
     find_config,
     report_failure,
 )
-from common.errors import ConfigError, ExitCode, XetraEtlError
+from common.infra import logs
+from common.infra.config import load_config
+from common.infra.errors import ConfigError, ExitCode, XetraEtlError
 
 STEP = "check"
 
@@ -56,13 +56,13 @@ def _checks(args: argparse.Namespace) -> int:
     first = args.first_date or config.pipeline.first_date
     last = args.last_date or dt.datetime.now(dt.UTC).date()
     try:
-        pipeline = build_pipeline(config, "check")
+        ctx = build_context(config, "check")
     except XetraEtlError as exc:
         _print(failed("stores", exc))
         return int(exc.exit_code)
-    results = [check_source(pipeline.source, first, last)]
+    results = [check_source(ctx.source, first, last)]
     _print(results[-1])
-    results.append(check_target(pipeline.target, pipeline.layout))
+    results.append(check_target(ctx.target, ctx.layout))
     _print(results[-1])
     return int(ExitCode.combine(r.exit_code for r in results))
 

@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("steps.extract", "stage the daily aggregates of a work item's dates"),
     "transform": ("steps.transform", "compute a work item's report rows"),
     "load": ("steps.load", "write a work item's partitions and mark its dates done"),
-    "merge": ("steps.merge", "record the run, rebuild the meta file, write the run report"),
+    "merge": ("steps.merge", "record the run, rebuild the meta file, write the run summary"),
     "notify": ("steps.notify", "post the run's summary to a webhook (Argo exit hook)"),
     "status": ("steps.status", "print every date's state from job control"),
     "show": ("steps.show", "print where the report is and a few of its rows"),
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(usage())
         return 0
     if args[0] in {"-V", "--version"}:
-        from common.naming import version
+        from common.infra.naming import version
 
         sys.stdout.write(f"xetra-etl {version()}\n")
         return 0

@@ -7,16 +7,16 @@ import datetime as dt
 from collections.abc import Sequence
 
 from common.app.discover import discover
-from common.config import Config
-from common.entry import (
+from common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
     add_run_id_arg,
-    build_pipeline,
+    build_context,
     positive_int,
     run_step,
     write_output,
 )
+from common.infra.config import Config
 
 STEP = "discover"
 
@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     first = args.first_date or config.pipeline.first_date
     last = args.last_date or dt.datetime.now(dt.UTC).date()
     chunk = args.chunk_size or config.pipeline.chunk_size
-    plan = discover(build_pipeline(config, args.run_id), first=first, last=last, chunk_size=chunk)
+    plan = discover(build_context(config, args.run_id), first=first, last=last, chunk_size=chunk)
     write_output(args.dates_out, plan.items)
     write_output(
         args.summary_out,

@@ -1,4 +1,4 @@
-"""xetra-etl merge: record the run in job control, rebuild the meta file, write the run report."""
+"""xetra-etl merge: record the run in job control, rebuild the meta file, write the run summary."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import argparse
 from collections.abc import Sequence
 
 from common.app.merge import merge
-from common.config import Config
-from common.entry import (
+from common.entrypoints.entry import (
     add_config_arg,
     add_out_arg,
     add_run_id_arg,
-    build_pipeline,
+    build_context,
     run_step,
     write_output,
 )
+from common.infra.config import Config
 
 STEP = "merge"
 
@@ -23,7 +23,7 @@ def build_parser(prog: str = "xetra-etl merge") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Fan-in after every date: record the run in job control, rebuild the meta "
-        "file and write the run report (dates, rows, timings, failures) into the target.",
+        "file and write the run summary (dates, rows, timings, failures) into the target.",
     )
     add_config_arg(parser)
     add_run_id_arg(parser, required=True)
@@ -32,15 +32,15 @@ def build_parser(prog: str = "xetra-etl merge") -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    report = merge(build_pipeline(config, args.run_id))
+    summary = merge(build_context(config, args.run_id))
     write_output(
         args.out,
         {
-            "run_id": report.run_id,
-            "done": report.done,
-            "failed": report.failed,
-            "rows": report.rows,
-            "skipped": report.skipped,
+            "run_id": summary.run_id,
+            "done": summary.done,
+            "failed": summary.failed,
+            "rows": summary.rows,
+            "skipped": summary.skipped,
         },
     )
     return 0

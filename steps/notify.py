@@ -8,15 +8,15 @@ import os
 from collections.abc import Sequence
 
 from common.app.notify import parse_failures, post, summary
-from common.config import Config
-from common.entry import (
+from common.entrypoints.entry import (
     add_config_arg,
     add_out_arg,
     add_run_id_arg,
-    build_pipeline,
+    build_context,
     run_step,
     write_output,
 )
+from common.infra.config import Config
 
 STEP = "notify"
 WEBHOOK_ENV = "XETRA_WEBHOOK_URL"
@@ -40,7 +40,7 @@ def build_parser(prog: str = "xetra-etl notify") -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, config: Config) -> int:
     url = os.environ.get(WEBHOOK_ENV, "").strip()
     payload = summary(
-        build_pipeline(config, args.run_id),
+        build_context(config, args.run_id),
         status=args.status,
         failures=parse_failures(args.failures),
     )

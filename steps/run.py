@@ -10,20 +10,20 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from common.config import Config
-from common.entry import (
+from common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
     add_run_id_arg,
-    build_pipeline,
+    build_context,
     positive_int,
     run_step,
 )
-from common.tuning import tune_data_process
+from common.infra.config import Config
+from common.infra.tuning import tune_data_process
 
 if TYPE_CHECKING:
-    from common.app.merge import RunReport
-    from common.localrun import RunResult
+    from common.app.merge import RunSummary
+    from common.entrypoints.localrun import RunResult
 
 STEP = "run"
 
@@ -51,12 +51,12 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
         help="worker threads (default: pipeline.workers)",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the run report as JSON instead of a table"
+        "--json", action="store_true", help="print the run summary as JSON instead of a table"
     )
     return parser
 
 
-def summary_table(report: RunReport) -> str:
+def summary_table(report: RunSummary) -> str:
     lines = [
         f"run {report.run_id}  {report.first_date} .. {report.last_date}",
         f"  processed  {report.done:>6} dates  {report.rows:>10} rows",
@@ -104,14 +104,14 @@ def interrupted_json(run_id: str, result: RunResult) -> str:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    from common.localrun import run_local
+    from common.entrypoints.localrun import run_local
 
-    pipeline = build_pipeline(config, args.run_id)
+    ctx = build_context(config, args.run_id)
     first = args.first_date or config.pipeline.first_date
     last = args.last_date or dt.datetime.now(dt.UTC).date()
     workers = args.workers or config.pipeline.workers
-    result = run_local(pipeline, first=first, last=last, workers=workers)
-    if result.report is None:
+    result = run_local(ctx, first=first, last=last, workers=workers)
+    if result.summary is None:
         text = interrupted_json if args.json else interrupted_summary
         sys.stdout.write(text(args.run_id, result) + "\n")
         if result.abandoned:
@@ -121,11 +121,11 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             sys.stderr.flush()
             os._exit(result.exit_code)
     elif args.json:
-        sys.stdout.write(result.report.to_json().decode() + "\n")
+        sys.stdout.write(result.summary.to_json().decode() + "\n")
     else:
-        log_key = pipeline.layout.run_log_key(args.run_id)
-        sys.stdout.write(summary_table(result.report) + "\n")
-        sys.stdout.write(f"  log: {pipeline.target.location(log_key)}\n")
+        log_key = ctx.layout.run_log_key(args.run_id)
+        sys.stdout.write(summary_table(result.summary) + "\n")
+        sys.stdout.write(f"  log: {ctx.target.location(log_key)}\n")
     return result.exit_code
 
 

@@ -7,9 +7,15 @@ import io
 import sys
 from collections.abc import Sequence
 
-from common.config import Config
-from common.entry import add_config_arg, build_pipeline, optional_date_arg, positive_int, run_step
-from common.errors import InputMissingError
+from common.entrypoints.entry import (
+    add_config_arg,
+    build_context,
+    optional_date_arg,
+    positive_int,
+    run_step,
+)
+from common.infra.config import Config
+from common.infra.errors import InputMissingError
 
 STEP = "show"
 
@@ -36,21 +42,21 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pipeline = build_pipeline(config, "show")
-    prefix = f"{pipeline.layout.report_prefix}/"
+    ctx = build_context(config, "show")
+    prefix = f"{ctx.layout.report_prefix}/"
     if args.date is not None:
-        prefix = pipeline.layout.partition_prefix(args.date)
-    keys = [o.key for o in pipeline.target.list(prefix) if o.key.endswith(".parquet")]
+        prefix = ctx.layout.partition_prefix(args.date)
+    keys = [o.key for o in ctx.target.list(prefix) if o.key.endswith(".parquet")]
     if args.date is not None and not keys:
         raise InputMissingError(
-            f"no report partition for {args.date}: nothing under {pipeline.target.location(prefix)}"
+            f"no report partition for {args.date}: nothing under {ctx.target.location(prefix)}"
             " (see `xetra-etl status` for the dates processed)"
         )
-    sys.stdout.write(f"report dataset: {pipeline.target.location(pipeline.layout.report_prefix)}\n")
+    sys.stdout.write(f"report dataset: {ctx.target.location(ctx.layout.report_prefix)}\n")
     sys.stdout.write(f"{len(keys)} partition(s)\n")
     frames = []
     for key in keys[-3:]:
-        table = pq.read_table(io.BytesIO(pipeline.target.get(key).data))
+        table = pq.read_table(io.BytesIO(ctx.target.get(key).data))
         partition = key.split("date=")[1].split("/")[0]
         frames.append(
             table.append_column("date", pa.array([partition] * table.num_rows)).to_pandas()

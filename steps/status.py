@@ -7,8 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from common.catalog import list_partitions
-from common.config import Config
+from common.adapters.catalog import list_partitions
 from common.domain.jobcontrol import (
     DateRecord,
     PartitionFile,
@@ -17,7 +16,8 @@ from common.domain.jobcontrol import (
     partition_problem,
     render_meta,
 )
-from common.entry import add_config_arg, build_pipeline, run_step
+from common.entrypoints.entry import add_config_arg, build_context, run_step
+from common.infra.config import Config
 
 STEP = "status"
 
@@ -50,9 +50,9 @@ def redo_reason(record: DateRecord, partition: set[PartitionFile] | None) -> str
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    pipeline = build_pipeline(config, "status")
-    records = pipeline.jobs.load()
-    partitions = list_partitions(pipeline.target, pipeline.layout.report_prefix)
+    ctx = build_context(config, "status")
+    records = ctx.jobs.load()
+    partitions = list_partitions(ctx.target, ctx.layout.report_prefix)
     reasons = {
         day: redo_reason(record, partitions.get(day)) for day, (record, _) in records.items()
     }

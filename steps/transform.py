@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from common.entry import date_step_parser, run_date_step
-from common.tuning import tune_data_process
+from common.entrypoints.entry import date_step_parser, run_date_step
+from common.infra.tuning import tune_data_process
 
 STEP = "transform"
 DESCRIPTION = (

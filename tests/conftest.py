@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from common.storage import ObjectStore
-from common.storage.local import LocalStore
-from common.storage.s3 import S3Store, make_client
+from common.adapters.storage import ObjectStore
+from common.adapters.storage.local import LocalStore
+from common.adapters.storage.s3 import S3Store, make_client
 from tests.s3servers import (
     AWS_ENV_TO_CLEAR,
     S3Bucket,

@@ -11,9 +11,9 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 
+from common.adapters.storage.base import ObjectStore
 from common.domain.columns import XETRA_HEADER_NAMES
-from common.domain.layout import SourceObject, select_objects
-from common.storage.base import ObjectStore
+from common.domain.source_layout import SourceObject, select_objects
 
 Row = dict[str, object]
 

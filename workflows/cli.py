@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from common.naming import DEFAULT_REGISTRY, version
+from common.infra.naming import DEFAULT_REGISTRY, version
 from workflows.backfill import month_windows
 from workflows.operations import (
     ArgoApi,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hera.workflows import CronWorkflow
 from hera.workflows import models as m
 
-from common.naming import PROJECT
+from common.infra.naming import PROJECT
 from workflows.settings import CRON_WORKFLOW, PIPELINE_TEMPLATE, RenderSettings
 
 

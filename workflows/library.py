@@ -1,13 +1,13 @@
 """The library WorkflowTemplate: one container template per step, and nothing else.
 
 Each template is the complete contract between Argo and one step's console script (the step's
-`build_parser` in `steps/`): the image and command come from `common.naming`, inputs become
+`build_parser` in `steps/`): the image and command come from `common.infra.naming`, inputs become
 command-line arguments, outputs are small files read with `valueFrom.path` (stdout stays clean
 and unbounded lists never pass through `result`). The pipeline reaches these templates with
 `templateRef`, so a template carries everything it needs itself: its volumes, its environment
 and its security context. Only exit code 75 (transient) is retried: a retry cannot fix bad data
 (65) or bad config (78). A failed step's one-line error reaches the node message through the
-Kubernetes termination message (`common/termination.py`).
+Kubernetes termination message (`common/infra/termination.py`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from hera.workflows import Container, Parameter, WorkflowTemplate
 from hera.workflows import models as m
 
-from common.errors import ExitCode
-from common.naming import (
+from common.infra.errors import ExitCode
+from common.infra.naming import (
     CONFIG_PATH_IN_POD,
     OUTPUTS_DIR_IN_POD,
     PROJECT,
@@ -98,7 +98,7 @@ STEP_SPECS: dict[str, StepSpec] = {
     "merge": StepSpec("merge", ("run-id",), (("--out", SUMMARY),)),
     "notify": StepSpec("notify", ("run-id", "status", "failures"), (("--out", SUMMARY),)),
 }
-assert tuple(STEP_SPECS) == STEPS, "every step in common.naming needs a spec here"
+assert tuple(STEP_SPECS) == STEPS, "every step in common.infra.naming needs a spec here"
 
 
 def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> m.EnvVar:

@@ -15,7 +15,7 @@ from hera.exceptions import AlreadyExists
 from hera.workflows import CronWorkflow, WorkflowsService, WorkflowTemplate
 from hera.workflows import models as m
 
-from common.naming import PROJECT
+from common.infra.naming import PROJECT
 from workflows.backfill import DateWindow
 from workflows.settings import PIPELINE_TEMPLATE
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from hera.workflows import DAG, Parameter, Task, WorkflowTemplate
 from hera.workflows import models as m
 
-from common.naming import PROJECT
+from common.infra.naming import PROJECT
 from workflows.settings import (
     LIBRARY_TEMPLATE,
     MUTEX,

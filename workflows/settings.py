@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.naming import DEFAULT_REGISTRY, PROJECT, version
+from common.infra.naming import DEFAULT_REGISTRY, PROJECT, version
 
 DEFAULT_NAMESPACE = "xetra"
 

@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from common.adapters.jobstore import JobStore
+from common.adapters.storage.base import ObjectStore
+from common.adapters.target_layout import TargetLayout
 from common.app.reading import DateReader
-from common.config import Config
 from common.domain.jobcontrol import mark_failed, window_digest
-from common.errors import DateFailedError, ExitCode, XetraEtlError
-from common.jobstore import JobStore
-from common.layout_target import TargetLayout
-from common.logs import date_context
-from common.storage.base import ObjectStore
+from common.infra.config import Config
+from common.infra.errors import DateFailedError, ExitCode, XetraEtlError
+from common.infra.logs import date_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,7 +35,7 @@ def utc_now() -> str:
 
 
 @dataclass
-class Pipeline:
+class StepContext:
     config: Config
     source: ObjectStore
     target: ObjectStore
@@ -80,7 +80,7 @@ def _digest(value: object) -> str:
 
 
 def for_each_date(
-    pipeline: Pipeline, dates: Iterable[dt.date], work: Callable[[dt.date], T]
+    ctx: StepContext, dates: Iterable[dt.date], work: Callable[[dt.date], T]
 ) -> dict[dt.date, T]:
     """Run `work` for every date; one date's failure neither stops the others nor goes unrecorded.
 
@@ -101,12 +101,12 @@ def for_each_date(
                 log.error("date %s failed (exit %d): %s", day, code, exc)
                 failures[day.isoformat()] = str(exc)
                 codes.append(code)
-                _record_failure(pipeline, day, str(exc), code)
+                _record_failure(ctx, day, str(exc), code)
             except Exception as exc:  # a bug: still record the date, then report it as one
                 log.exception("date %s failed with an unexpected error", day)
                 failures[day.isoformat()] = f"unexpected error: {exc!r}"
                 codes.append(ExitCode.SOFTWARE)
-                _record_failure(pipeline, day, repr(exc), ExitCode.SOFTWARE)
+                _record_failure(ctx, day, repr(exc), ExitCode.SOFTWARE)
             else:
                 log.debug("date %s took %.2f s", day, time.monotonic() - started)
     if failures:
@@ -114,16 +114,16 @@ def for_each_date(
     return results
 
 
-def _record_failure(pipeline: Pipeline, day: dt.date, error: str, code: int) -> None:
+def _record_failure(ctx: StepContext, day: dt.date, error: str, code: int) -> None:
     try:
-        previous = pipeline.jobs.read(day)
-        pipeline.jobs.write(
+        previous = ctx.jobs.read(day)
+        ctx.jobs.write(
             mark_failed(
                 previous,
                 day,
                 error=error,
                 exit_code=code,
-                run_id=pipeline.run_id,
+                run_id=ctx.run_id,
                 processed_at=utc_now(),
             )
         )

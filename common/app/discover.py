@@ -13,12 +13,12 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from common.app.context import Pipeline, utc_now
-from common.catalog import list_partitions, list_planned_source_dates
+from common.adapters.catalog import list_partitions, list_planned_source_dates
+from common.app.context import StepContext, utc_now
 from common.domain.dates import chunked, format_work_item, lookback_start
 from common.domain.jobcontrol import dates_needing_work
-from common.domain.layout import SourceDate
-from common.errors import ConfigError
+from common.domain.source_layout import SourceDate
+from common.infra.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +47,29 @@ class Plan:
         return cls(**json.loads(raw))
 
 
-def discover(pipeline: Pipeline, *, first: dt.date, last: dt.date, chunk_size: int = 1) -> Plan:
+def discover(ctx: StepContext, *, first: dt.date, last: dt.date, chunk_size: int = 1) -> Plan:
     return plan_from_listing(
-        pipeline,
-        list_for_plan(pipeline, first, last),
+        ctx,
+        list_for_plan(ctx, first, last),
         first=first,
         last=last,
         chunk_size=chunk_size,
     )
 
 
-def list_for_plan(pipeline: Pipeline, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
+def list_for_plan(ctx: StepContext, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
     """The source dates a plan for [first, last] looks at: the range and the lookback before it.
 
     A source without any date folder is an error (SourceNotFoundError), not an empty plan.
     """
     if first > last:
         raise ConfigError(f"first date {first} is after last date {last}")
-    lookback = pipeline.config.pipeline.prev_close_lookback_days
-    return list_planned_source_dates(pipeline.source, lookback_start(first, lookback), last)
+    lookback = ctx.config.pipeline.prev_close_lookback_days
+    return list_planned_source_dates(ctx.source, lookback_start(first, lookback), last)
 
 
 def plan_from_listing(
-    pipeline: Pipeline,
+    ctx: StepContext,
     found: dict[dt.date, SourceDate],
     *,
     first: dt.date,
@@ -79,11 +79,11 @@ def plan_from_listing(
     """Decide from the listing and the job-control records; store the plan for merge."""
     fingerprints = {d: s.fingerprint for d, s in found.items()}
     in_range = [d for d in fingerprints if first <= d <= last]
-    inputs = {d: pipeline.inputs_digest(d, fingerprints) for d in in_range}
+    inputs = {d: ctx.inputs_digest(d, fingerprints) for d in in_range}
     # The report listing waits on the store while job control is read: side by side.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(list_partitions, pipeline.target, pipeline.layout.report_prefix)
-        loaded, meta_current = pipeline.jobs.load_and_check_meta()
+        listed = pool.submit(list_partitions, ctx.target, ctx.layout.report_prefix)
+        loaded, meta_current = ctx.jobs.load_and_check_meta()
         partitions = listed.result()
     records = {d: record for d, (record, _) in loaded.items()}
     work = dates_needing_work(
@@ -91,7 +91,7 @@ def plan_from_listing(
     )
     items = [format_work_item(chunk) for chunk in chunked(sorted(work), chunk_size)]
     plan = Plan(
-        run_id=pipeline.run_id,
+        run_id=ctx.run_id,
         created_at=utc_now(),
         first_date=first.isoformat(),
         last_date=last.isoformat(),
@@ -101,7 +101,7 @@ def plan_from_listing(
         source_dates=len(in_range),
         extra={"meta_file": "current" if meta_current else "stale"},
     )
-    pipeline.target.put(pipeline.layout.plan_key(pipeline.run_id), plan.to_json())
+    ctx.target.put(ctx.layout.plan_key(ctx.run_id), plan.to_json())
     counts: dict[str, int] = {}
     for reason in work.values():
         counts[str(reason)] = counts.get(str(reason), 0) + 1

@@ -13,12 +13,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.app.context import Pipeline
-from common.catalog import list_source_dates
-from common.domain.layout import SourceDate
-from common.errors import InputMissingError, ObjectNotFoundError
+from common.adapters.catalog import list_source_dates
+from common.adapters.parquetio import from_parquet, to_parquet
+from common.app.context import StepContext
+from common.domain.source_layout import SourceDate
+from common.infra.errors import InputMissingError, ObjectNotFoundError
 from common.kernels import daily_aggregates
-from common.parquetio import from_parquet, to_parquet
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,14 @@ class ExtractResult:
     reused: bool
 
 
-def extract(pipeline: Pipeline, day: dt.date) -> ExtractResult:
-    source_date = source_date_of(pipeline, day)
-    key = _aggregates_key(pipeline, source_date)
-    if any(True for _ in pipeline.target.list(key)):
+def extract(ctx: StepContext, day: dt.date) -> ExtractResult:
+    source_date = source_date_of(ctx, day)
+    key = _aggregates_key(ctx, source_date)
+    if any(True for _ in ctx.target.list(key)):
         log.info(
             "aggregates for %s are staged already (fingerprint %s)", day, source_date.fingerprint
         )
-        table, meta = from_parquet(pipeline.target.get(key).data)
+        table, meta = from_parquet(ctx.target.get(key).data)
         return ExtractResult(
             day,
             source_date.fingerprint,
@@ -49,7 +49,7 @@ def extract(pipeline: Pipeline, day: dt.date) -> ExtractResult:
             table.num_rows,
             reused=True,
         )
-    table, meta = _extract_source(pipeline, source_date)
+    table, meta = _extract_source(ctx, source_date)
     return ExtractResult(
         day,
         source_date.fingerprint,
@@ -60,31 +60,31 @@ def extract(pipeline: Pipeline, day: dt.date) -> ExtractResult:
     )
 
 
-def source_date_of(pipeline: Pipeline, day: dt.date) -> SourceDate:
-    found = list_source_dates(pipeline.source, day, day)
+def source_date_of(ctx: StepContext, day: dt.date) -> SourceDate:
+    found = list_source_dates(ctx.source, day, day)
     if day not in found:
         raise InputMissingError(
-            f"no source objects for {day} under {pipeline.source.location(day.isoformat() + '/')}"
+            f"no source objects for {day} under {ctx.source.location(day.isoformat() + '/')}"
         )
     return found[day]
 
 
-def aggregates_for(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
+def aggregates_for(ctx: StepContext, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
     """The date's aggregates (and their metadata) from staging; extracted first when missing."""
-    key = _aggregates_key(pipeline, source_date)
+    key = _aggregates_key(ctx, source_date)
     try:
-        return from_parquet(pipeline.target.get(key).data)
+        return from_parquet(ctx.target.get(key).data)
     except ObjectNotFoundError:
         log.info("no staged aggregates for %s: extracting them from the source", source_date.date)
-        return _extract_source(pipeline, source_date)
+        return _extract_source(ctx, source_date)
 
 
-def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
-    date_bars = pipeline.reader.read_date(source_date)
+def _extract_source(ctx: StepContext, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
+    date_bars = ctx.reader.read_date(source_date)
     table = daily_aggregates(
         date_bars.bars,
         date_bars.minutes,
-        include_zero_volume_rows=pipeline.config.pipeline.include_zero_volume_rows,
+        include_zero_volume_rows=ctx.config.pipeline.include_zero_volume_rows,
     )
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]
@@ -97,11 +97,11 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
         "rows": date_bars.rows_read,
         "warnings": warnings,
     }
-    key = _aggregates_key(pipeline, source_date)
-    pipeline.target.put(key, to_parquet(table, meta))
-    for stale in pipeline.target.list(pipeline.layout.aggregates_prefix(source_date.date)):
+    key = _aggregates_key(ctx, source_date)
+    ctx.target.put(key, to_parquet(table, meta))
+    for stale in ctx.target.list(ctx.layout.aggregates_prefix(source_date.date)):
         if stale.key != key:
-            pipeline.target.delete(stale.key)
+            ctx.target.delete(stale.key)
     log.info(
         "extracted %s: %d objects, %d rows, %d securities traded",
         source_date.date,
@@ -114,9 +114,9 @@ def _extract_source(pipeline: Pipeline, source_date: SourceDate) -> tuple[pa.Tab
     return table, meta
 
 
-def _aggregates_key(pipeline: Pipeline, source_date: SourceDate) -> str:
+def _aggregates_key(ctx: StepContext, source_date: SourceDate) -> str:
     # Keyed by the source fingerprint and the settings that shape aggregates, so neither a
     # changed source object nor a changed column mapping can reuse stale aggregates.
-    return pipeline.layout.aggregates_key(
-        source_date.date, f"{source_date.fingerprint}-{pipeline.extract_settings}"
+    return ctx.layout.aggregates_key(
+        source_date.date, f"{source_date.fingerprint}-{ctx.extract_settings}"
     )

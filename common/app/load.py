@@ -14,11 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.app.context import Pipeline, utc_now
+from common.adapters.parquetio import from_parquet, to_parquet
+from common.app.context import StepContext, utc_now
 from common.domain.jobcontrol import DateRecord, PartitionFile, State
-from common.errors import InputMissingError, ObjectNotFoundError
-from common.faults import crash_point
-from common.parquetio import from_parquet, to_parquet
+from common.infra.errors import InputMissingError, ObjectNotFoundError
+from common.infra.faults import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -29,44 +29,44 @@ class LoadResult:
     rows: int
 
 
-def load(pipeline: Pipeline, day: dt.date) -> LoadResult:
-    layout = pipeline.layout
-    staged_key = layout.staged_report_key(pipeline.run_id, day)
+def load(ctx: StepContext, day: dt.date) -> LoadResult:
+    layout = ctx.layout
+    staged_key = layout.staged_report_key(ctx.run_id, day)
     try:
-        staged = pipeline.target.get(staged_key).data
+        staged = ctx.target.get(staged_key).data
     except ObjectNotFoundError as exc:
         raise InputMissingError(
-            f"no staged report for {day} in run {pipeline.run_id} "
-            f"({pipeline.target.location(staged_key)}); run transform first"
+            f"no staged report for {day} in run {ctx.run_id} "
+            f"({ctx.target.location(staged_key)}); run transform first"
         ) from exc
     rows, meta = from_parquet(staged)
-    return write_report(pipeline, day, rows, meta)
+    return write_report(ctx, day, rows, meta)
 
 
 def write_report(
-    pipeline: Pipeline, day: dt.date, rows: pa.Table, meta: dict[str, Any]
+    ctx: StepContext, day: dt.date, rows: pa.Table, meta: dict[str, Any]
 ) -> LoadResult:
     """The date's partition, then its `done` record (see the module docstring for the order)."""
-    layout = pipeline.layout
+    layout = ctx.layout
     partition = layout.partition_key(day)
     written: frozenset[PartitionFile] = frozenset()
     if rows.num_rows:
-        data = to_parquet(output_table(pipeline, rows), meta)
-        etag = pipeline.target.put(partition, data)
+        data = to_parquet(output_table(ctx, rows), meta)
+        etag = ctx.target.put(partition, data)
         name = partition.removeprefix(layout.partition_prefix(day))
         written = frozenset({PartitionFile.of(name, len(data), etag)})
     else:
-        pipeline.target.delete(partition)  # a date without trades has no partition
+        ctx.target.delete(partition)  # a date without trades has no partition
     crash_point("load:partition-written")
     started = float(meta.get("started_at", time.time()))
-    pipeline.jobs.write(
+    ctx.jobs.write(
         DateRecord(
             date=day,
             state=State.DONE,
             fingerprint=str(meta["fingerprint"]),
             inputs_fingerprint=str(meta["inputs_fingerprint"]),
             row_count=rows.num_rows,
-            run_id=pipeline.run_id,
+            run_id=ctx.run_id,
             processed_at=utc_now(),
             duration_seconds=round(time.time() - started, 3),
             warnings=tuple(meta.get("warnings", ())),
@@ -76,17 +76,15 @@ def write_report(
     )
     crash_point("load:record-written")
     if rows.num_rows:
-        log.info(
-            "loaded %s: %d rows into %s", day, rows.num_rows, pipeline.target.location(partition)
-        )
+        log.info("loaded %s: %d rows into %s", day, rows.num_rows, ctx.target.location(partition))
     else:
         log.info("loaded %s: no trades, so no partition", day)
 
     return LoadResult(day, rows.num_rows)
 
 
-def output_table(pipeline: Pipeline, rows: pa.Table) -> pa.Table:
+def output_table(ctx: StepContext, rows: pa.Table) -> pa.Table:
     """Report rows as stored: output names from config; `date` only in the partition path."""
-    names = pipeline.config.report.columns
+    names = ctx.config.report.columns
     kept = [c for c in rows.column_names if c != "date"]
     return rows.select(kept).rename_columns([names[c] for c in kept])

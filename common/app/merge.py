@@ -1,7 +1,7 @@
-"""Merge (fan-in): record the run in job control and write its run report.
+"""Merge (fan-in): record the run in job control and write its run summary.
 
-Rebuilds the meta file from the date records, writes `<runs>/<run_id>/report.json` (dates, row
-counts, timings, failures) and removes the run's staged reports of finished dates.
+Rebuilds the meta file from the date records, writes `<runs>/<run_id>/summary.json` (dates, row
+counts, timings, failures) and removes the run's staged rows of finished dates.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common.app.context import Pipeline, utc_now
+from common.app.context import StepContext, utc_now
 from common.app.discover import Plan
 from common.domain.jobcontrol import State
-from common.errors import InputMissingError, ObjectNotFoundError
-from common.faults import crash_point
+from common.infra.errors import InputMissingError, ObjectNotFoundError
+from common.infra.faults import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class DateOutcome:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class RunSummary:
     run_id: str
     first_date: str
     last_date: str
@@ -53,24 +53,24 @@ class RunReport:
         return json.dumps(asdict(self), indent=2).encode()
 
 
-def read_plan(pipeline: Pipeline) -> Plan:
-    key = pipeline.layout.plan_key(pipeline.run_id)
+def read_plan(ctx: StepContext) -> Plan:
+    key = ctx.layout.plan_key(ctx.run_id)
     try:
-        return Plan.from_json(pipeline.target.get(key).data)
+        return Plan.from_json(ctx.target.get(key).data)
     except ObjectNotFoundError as exc:
         raise InputMissingError(
-            f"no run plan for run {pipeline.run_id} at {pipeline.target.location(key)}; "
+            f"no run plan for run {ctx.run_id} at {ctx.target.location(key)}; "
             "discover must run first with the same --run-id"
         ) from exc
 
 
-def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunReport:
-    plan = read_plan(pipeline)
+def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummary:
+    plan = read_plan(ctx)
     crash_point("merge:start")
     # A run that processed nothing, with a meta file that discovery found current, has nothing
     # to rebuild: a no-op run lists the records once, not twice.
     nothing_changed = not plan.dates and plan.extra.get("meta_file") == "current"
-    records = {} if nothing_changed else pipeline.jobs.rebuild_meta()
+    records = {} if nothing_changed else ctx.jobs.rebuild_meta()
     crash_point("merge:meta-written")
     outcomes: list[DateOutcome] = []
     for day in plan.dates:
@@ -79,7 +79,7 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
         finished = (
             record is not None
             and record.state is State.DONE
-            and (record.run_id == pipeline.run_id or record.processed_at >= plan.created_at)
+            and (record.run_id == ctx.run_id or record.processed_at >= plan.created_at)
         )
         if record is not None and finished:
             outcomes.append(
@@ -87,7 +87,7 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
                     day.isoformat(), "done", reason, record.row_count, record.duration_seconds
                 )
             )
-            pipeline.target.delete(pipeline.layout.staged_report_key(pipeline.run_id, day))
+            ctx.target.delete(ctx.layout.staged_report_key(ctx.run_id, day))
         else:
             error = record.error if record is not None and record.state is State.FAILED else ""
             outcomes.append(
@@ -102,8 +102,8 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
                 )
             )
     done = [o for o in outcomes if o.state == "done"]
-    report = RunReport(
-        run_id=pipeline.run_id,
+    summary = RunSummary(
+        run_id=ctx.run_id,
         first_date=plan.first_date,
         last_date=plan.last_date,
         started_at=plan.created_at,
@@ -115,18 +115,18 @@ def merge(pipeline: Pipeline, *, extra: dict[str, Any] | None = None) -> RunRepo
         dates=outcomes,
         extra=extra or {},
     )
-    pipeline.target.put(pipeline.layout.run_report_key(pipeline.run_id), report.to_json())
-    if report.failed == 0:
+    ctx.target.put(ctx.layout.run_summary_key(ctx.run_id), summary.to_json())
+    if summary.failed == 0:
         # Nothing left to retry: the run's staging area goes (a failed run keeps its plan, so a
         # retry can merge again under the same run id).
-        pipeline.target.delete(pipeline.layout.plan_key(pipeline.run_id))
+        ctx.target.delete(ctx.layout.plan_key(ctx.run_id))
     log.info(
-        "run %s: %d dates done, %d failed, %d up to date, %d rows; report at %s",
-        pipeline.run_id,
-        report.done,
-        report.failed,
-        report.skipped,
-        report.rows,
-        pipeline.target.location(pipeline.layout.run_report_key(pipeline.run_id)),
+        "run %s: %d dates done, %d failed, %d up to date, %d rows; report dataset at %s",
+        ctx.run_id,
+        summary.done,
+        summary.failed,
+        summary.skipped,
+        summary.rows,
+        ctx.target.location(ctx.layout.run_summary_key(ctx.run_id)),
     )
-    return report
+    return summary

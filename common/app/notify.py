@@ -19,8 +19,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from common.app.context import Pipeline
-from common.errors import ObjectNotFoundError, StorageTransientError
+from common.app.context import StepContext
+from common.infra.errors import ObjectNotFoundError, StorageTransientError
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +97,20 @@ def failed_dates(failures: list[dict[str, Any]], workflow: str) -> list[dict[str
     return [result[day] for day in sorted(result)]
 
 
-def summary(pipeline: Pipeline, *, status: str, failures: Any) -> dict[str, Any]:
+def summary(ctx: StepContext, *, status: str, failures: Any) -> dict[str, Any]:
     """The webhook payload; `failures` is Argo's list as given, `failed_dates` one per date."""
     raw = failures if isinstance(failures, list) else parse_failures(str(failures or ""))
     payload: dict[str, Any] = {
         "pipeline": "xetra-etl",
-        "run_id": pipeline.run_id,
+        "run_id": ctx.run_id,
         "status": status,
-        "failed_dates": failed_dates(raw, pipeline.run_id),
+        "failed_dates": failed_dates(raw, ctx.run_id),
         "failures": raw,
     }
     try:
-        report = json.loads(
-            pipeline.target.get(pipeline.layout.run_report_key(pipeline.run_id)).data
-        )
+        summary = json.loads(ctx.target.get(ctx.layout.run_summary_key(ctx.run_id)).data)
         payload.update(
-            dates_done=report["done"], dates_failed=report["failed"], rows=report["rows"]
+            dates_done=summary["done"], dates_failed=summary["failed"], rows=summary["rows"]
         )
     except ObjectNotFoundError:
         payload["dates_done"] = None  # merge did not run: the run failed before the fan-in

@@ -11,15 +11,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.app.context import Pipeline
+from common.adapters.catalog import list_source_dates
+from common.adapters.parquetio import to_parquet
+from common.app.context import StepContext
 from common.app.extract import aggregates_for
-from common.catalog import list_source_dates
 from common.domain.dates import lookback_start, lookback_window
-from common.domain.layout import SourceDate
 from common.domain.quality import quality_checks
 from common.domain.report import report_rows
-from common.errors import InputMissingError, PreviousCloseUnknownError, XetraEtlError
-from common.parquetio import to_parquet
+from common.domain.source_layout import SourceDate
+from common.infra.errors import InputMissingError, PreviousCloseUnknownError, XetraEtlError
 
 log = logging.getLogger(__name__)
 
@@ -31,24 +31,24 @@ class TransformResult:
     window: tuple[dt.date, ...]
 
 
-def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
+def transform(ctx: StepContext, day: dt.date) -> TransformResult:
     started = time.time()
-    lookback = pipeline.config.pipeline.prev_close_lookback_days
-    found = list_source_dates(pipeline.source, lookback_start(day, lookback), day)
+    lookback = ctx.config.pipeline.prev_close_lookback_days
+    found = list_source_dates(ctx.source, lookback_start(day, lookback), day)
     if day not in found:
         raise InputMissingError(f"no source objects for {day}")
     own = found[day]
     window_dates = lookback_window(day, sorted(found), lookback)
-    aggregates, own_meta = aggregates_for(pipeline, own)
+    aggregates, own_meta = aggregates_for(ctx, own)
     window: dict[dt.date, pa.Table] = {}
     if needs_previous_close(aggregates):
         for window_date in window_dates:
             try:
-                window[window_date] = aggregates_for(pipeline, found[window_date])[0]
+                window[window_date] = aggregates_for(ctx, found[window_date])[0]
             except XetraEtlError as exc:
                 raise PreviousCloseUnknownError(window_date, exc) from exc
     rows, meta = report_for(
-        pipeline,
+        ctx,
         own,
         aggregates=aggregates,
         own_meta=own_meta,
@@ -56,9 +56,7 @@ def transform(pipeline: Pipeline, day: dt.date) -> TransformResult:
         window_fingerprints={d: found[d].fingerprint for d in window_dates},
         started_at=started,
     )
-    pipeline.target.put(
-        pipeline.layout.staged_report_key(pipeline.run_id, day), to_parquet(rows, meta)
-    )
+    ctx.target.put(ctx.layout.staged_report_key(ctx.run_id, day), to_parquet(rows, meta))
     log.info("transformed %s: %d report rows, %d window dates", day, rows.num_rows, len(window))
     return TransformResult(day, rows.num_rows, tuple(sorted(window)))
 
@@ -69,7 +67,7 @@ def needs_previous_close(aggregates: pa.Table) -> bool:
 
 
 def report_for(
-    pipeline: Pipeline,
+    ctx: StepContext,
     own: SourceDate,
     *,
     aggregates: pa.Table,
@@ -93,7 +91,7 @@ def report_for(
     warnings = [*own_meta.get("warnings", []), *warnings]
     meta = {
         "fingerprint": own.fingerprint,
-        "inputs_fingerprint": pipeline.inputs_digest(day, dict(window_fingerprints)),
+        "inputs_fingerprint": ctx.inputs_digest(day, dict(window_fingerprints)),
         "started_at": started_at,
         "warnings": warnings,
         "checks": checks,

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from common.domain.dates import lookback_window
-from common.domain.layout import inputs_fingerprint
+from common.domain.source_layout import inputs_fingerprint
 
 
 class State(StrEnum):

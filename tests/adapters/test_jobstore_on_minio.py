@@ -3,8 +3,8 @@
 MinIO writes the object when `If-Match` names a key that does not exist (cmd/erasure-object.go:
 the precondition is checked only against an existing object), where AWS S3 answers 404. The run
 lock's renewal and takeover and the meta file's rebuild write with `If-Match`. A store wrapper
-with MinIO's rule, around the real local adapter, runs the real `common/jobstore.py` to show what
-holds there: never two lock holders, no date lost or brought back.
+with MinIO's rule, around the real local adapter, runs the real `common/adapters/jobstore.py` to
+show what holds there: never two lock holders, no date lost or brought back.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from common.adapters.jobstore import JobStore, RunLock
+from common.adapters.storage.base import ObjectStore
+from common.adapters.storage.local import LocalStore
+from common.adapters.target_layout import TargetLayout
 from common.domain.jobcontrol import DateRecord, State
-from common.errors import LockHeldError, ObjectNotFoundError, PreconditionFailedError
-from common.jobstore import JobStore, RunLock
-from common.layout_target import TargetLayout
-from common.storage.base import ObjectStore
-from common.storage.local import LocalStore
+from common.infra.errors import LockHeldError, ObjectNotFoundError, PreconditionFailedError
 
 DAY = dt.date(2021, 1, 5)
 LAYOUT = TargetLayout("reports/daily", "_meta", "_staging", "_runs")

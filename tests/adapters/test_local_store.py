@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import ExitCode, StorageError
-from common.storage import open_store
-from common.storage.local import LocalStore
+from common.adapters.storage import open_store
+from common.adapters.storage.local import LocalStore
+from common.infra.errors import ExitCode, StorageError
 
 ESCAPING_KEYS = ["../x", "a/../../x", "../store-sibling/x", "/etc/passwd"]
 

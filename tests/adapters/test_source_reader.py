@@ -9,14 +9,14 @@ import threading
 
 import pytest
 
-from common.catalog import list_source_dates
-from common.config import SourceConfig
+from common.adapters.catalog import list_source_dates
+from common.adapters.source_reader import SourceReader
+from common.adapters.sourceio import read_bars
+from common.adapters.storage import ObjectStore
 from common.domain.columns import XETRA_HEADER_NAMES
-from common.domain.layout import SourceDate, SourceObject
-from common.errors import ExitCode, ObjectNotFoundError, SourceDataError
-from common.source_reader import SourceReader
-from common.sourceio import read_bars
-from common.storage import ObjectStore
+from common.domain.source_layout import SourceDate, SourceObject
+from common.infra.config import SourceConfig
+from common.infra.errors import ExitCode, ObjectNotFoundError, SourceDataError
 
 DAY = dt.date(2021, 3, 1)
 HEADER = (

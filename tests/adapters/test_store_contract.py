@@ -14,15 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from common.errors import (
+from common.adapters.storage import ObjectStore
+from common.adapters.storage.base import Blob
+from common.infra.errors import (
     ExitCode,
     InputMissingError,
     ObjectNotFoundError,
     PreconditionFailedError,
     XetraEtlError,
 )
-from common.storage import ObjectStore
-from common.storage.base import Blob
 from tests.s3servers import StoreTarget
 
 # ---------------------------------------------------------------------------------------------

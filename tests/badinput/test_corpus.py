@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from common.demo import generate
+from common.adapters.storage.local import LocalStore
+from common.app.demo_data import generate
 from common.domain.jobcontrol import DateRecord
-from common.storage.local import LocalStore
 from tests import oracle
 from tests.badinput.corpus import CASES, Case
 from tests.e2e.conftest import Place

@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from common.demo import generate
-from common.storage.base import ObjectStore
-from common.storage.factory import open_store
-from common.storage.local import LocalStore
+from common.adapters.storage.base import ObjectStore
+from common.adapters.storage.factory import open_store
+from common.adapters.storage.local import LocalStore
+from common.app.demo_data import generate
 from tests import oracle
 
 FIRST_DATA = dt.date(2021, 3, 1)  # data starts before the first reported date
@@ -85,12 +85,12 @@ class Place:
         return result
 
     def run(self, config: Path | None = None, *extra: str) -> dict[str, Any]:
-        """`xetra-etl run --json`; returns the run report, asserting nothing about the exit."""
+        """`xetra-etl run --json`; returns the run summary, asserting nothing about the exit."""
         config = config or self.write_config()
         result = self.cli(
             "run", "--config", str(config), "--last-date", LAST.isoformat(), "--json", *extra
         )
-        assert result.stdout.strip(), f"no run report on stdout; stderr:\n{result.stderr[-3000:]}"
+        assert result.stdout.strip(), f"no run summary on stdout; stderr:\n{result.stderr[-3000:]}"
         report: dict[str, Any] = json.loads(result.stdout)
         report["exit_code"] = result.returncode
         report["stderr"] = result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from common.naming import version
+from common.infra.naming import version
 from tests.e2e.conftest import LAST, Place, console_script
 
 pytestmark = pytest.mark.e2e

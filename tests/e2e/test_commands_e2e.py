@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from common.naming import STEPS
+from common.infra.naming import STEPS
 from steps.cli import COMMANDS
 from tests.e2e.conftest import LAST, Place, console_script, failed, processed
 from tests.s3servers import closed_port
@@ -162,14 +162,14 @@ def test_the_transform_step_says_which_window_date_failed(local_place: Place) ->
 def test_a_second_run_waits_for_nobody_and_exits_75_while_the_lock_is_held(
     local_place: Place,
 ) -> None:
-    from common.config import load_config
-    from common.entry import build_pipeline
-    from common.jobstore import RunLock
+    from common.adapters.jobstore import RunLock
+    from common.entrypoints.entry import build_context
+    from common.infra.config import load_config
 
     config_path = local_place.write_config()
     config = load_config(config_path, env={})
-    pipeline = build_pipeline(config, "holder")
-    lock = RunLock(pipeline.target, pipeline.layout, ttl_seconds=600)
+    ctx = build_context(config, "holder")
+    lock = RunLock(ctx.target, ctx.layout, ttl_seconds=600)
     lease = lock.acquire("other-run")
     result = local_place.cli("run", "--config", str(config_path))
     assert result.returncode == 75

@@ -44,7 +44,7 @@ def test_run_writes_the_report_the_reference_computes(place: Place) -> None:
     ]
     assert outside == []  # nothing is written outside the configured target prefixes
     assert "meta/meta.csv" in keys
-    assert f"runs/{report['run_id']}/report.json" in keys
+    assert f"runs/{report['run_id']}/summary.json" in keys
     assert f"runs/{report['run_id']}/log.jsonl" in keys
     assert all(
         re.fullmatch(r"date=\d{4}-\d{2}-\d{2}/part-0\.parquet", k.split("reports/daily/")[1])

@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from common.demo import generate
-from common.storage.local import LocalStore
+from common.adapters.storage.local import LocalStore
+from common.app.demo_data import generate
 from tests import oracle
 from tests.e2e.conftest import LAST, Place, console_script
 from tests.faultproxy import FaultPlan, fault_proxy

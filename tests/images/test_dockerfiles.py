@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from common.naming import DEFAULT_REGISTRY, IMAGES, STEP_IMAGE, STEPS, console_script, image_ref
+from common.infra.naming import (
+    DEFAULT_REGISTRY,
+    IMAGES,
+    STEP_IMAGE,
+    STEPS,
+    console_script,
+    image_ref,
+)
 from images import build, lock
 from images.requirements import requirements
 from workflows.settings import RUN_AS_USER

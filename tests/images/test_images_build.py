@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from common.naming import (
+from common.infra.naming import (
     CONFIG_PATH_IN_POD,
     IMAGES,
     STEP_IMAGE,
@@ -171,4 +171,4 @@ def test_pipeline_through_images_matches_local_run_when_run_by_argo_double(
     assert image_rows == local.report_rows()
     assert image_rows == place.expected_rows()
     keys = {info.key for info in place.target.list("runs/")}
-    assert f"runs/{WF}/report.json" in keys
+    assert f"runs/{WF}/summary.json" in keys

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from common.config import parse_config
+from common.infra.config import parse_config
 from tests.workflows.argo_schema_check import errors as argo_errors
 from tests.workflows.argo_schema_check import validator
 from workflows.render import rendered_files
@@ -154,12 +154,12 @@ def test_executor_role_grants_only_task_results_when_bound_to_pipeline_account()
 def test_first_run_submits_pipeline_with_known_parameters_when_created() -> None:
     (workflow,) = [doc for _, doc in ARGO if doc["kind"] == "Workflow"]
     assert workflow["spec"]["workflowTemplateRef"]["name"] == PIPELINE_TEMPLATE
-    pipeline = next(
+    ctx = next(
         yaml.safe_load(text)
         for _, text in rendered_files(RenderSettings(namespace=NAMESPACE))
         if yaml.safe_load(text)["metadata"]["name"] == PIPELINE_TEMPLATE
     )
-    declared = {p["name"] for p in pipeline["spec"]["arguments"]["parameters"]}
+    declared = {p["name"] for p in ctx["spec"]["arguments"]["parameters"]}
     given = {p["name"] for p in workflow["spec"]["arguments"]["parameters"]}
     assert given <= declared
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from common.app.context import Pipeline
-from common.config import Config, parse_config
+from common.adapters.source_reader import SourceReader
+from common.adapters.storage.local import LocalStore
+from common.app.context import StepContext
 from common.domain.jobcontrol import DateRecord, State
-from common.source_reader import SourceReader
-from common.storage.local import LocalStore
+from common.infra.config import Config, parse_config
 from tests.e2e.conftest import LAST, Place, console_script
 
 pytestmark = pytest.mark.e2e
@@ -65,22 +65,22 @@ def test_job_control_loses_no_update_when_writers_race(tmp_path: object) -> None
     days = [dt.date(2021, 1, 1) + dt.timedelta(days=i) for i in range(40)]
 
     def writer(offset: int) -> None:
-        pipeline = _pipeline(config, tmp_path, f"run-{offset}")
+        ctx = _context(config, tmp_path, f"run-{offset}")
         for day in days[offset::4]:
-            pipeline.jobs.write(DateRecord(day, State.DONE, "fp", "in", 1, f"run-{offset}"))
-            pipeline.jobs.rebuild_meta()
+            ctx.jobs.write(DateRecord(day, State.DONE, "fp", "in", 1, f"run-{offset}"))
+            ctx.jobs.rebuild_meta()
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    pipeline = _pipeline(config, tmp_path, "check")
-    final = pipeline.jobs.rebuild_meta()
+    ctx = _context(config, tmp_path, "check")
+    final = ctx.jobs.rebuild_meta()
     assert sorted(final) == days
     from common.domain.jobcontrol import parse_meta
 
-    meta = parse_meta(LocalStore(tmp_path).get(pipeline.layout.meta_key).data)
+    meta = parse_meta(LocalStore(tmp_path).get(ctx.layout.meta_key).data)
     assert sorted(meta) == days
 
 
@@ -103,6 +103,6 @@ def test_corrupted_date_record_makes_that_date_run_again(local_place: Place) -> 
     assert {d["date"] for d in report["dates"] if d["state"] == "done"} == {"2021-03-09"}
 
 
-def _pipeline(config: Config, root: Path, run_id: str) -> Pipeline:
+def _context(config: Config, root: Path, run_id: str) -> StepContext:
     store = LocalStore(root)
-    return Pipeline(config, store, store, run_id, SourceReader(store, config.source))
+    return StepContext(config, store, store, run_id, SourceReader(store, config.source))

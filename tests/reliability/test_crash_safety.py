@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from common.adapters.parquetio import from_parquet
 from common.domain.jobcontrol import DateRecord, State
-from common.parquetio import from_parquet
 from tests.e2e.conftest import LAST, Place, console_script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -77,7 +77,7 @@ def assert_consistent(place: Place) -> None:
 
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
-    from common.storage.local import LocalStore
+    from common.adapters.storage.local import LocalStore
     from tests.e2e.conftest import write_demo
 
     tmp = tmp_path_factory.mktemp("undisturbed")

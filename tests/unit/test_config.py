@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from common.config import load_config, parse_config
-from common.errors import ConfigError, ExitCode
+from common.infra.config import load_config, parse_config
+from common.infra.errors import ConfigError, ExitCode
 
 FIVE_LINES = """\
 source:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from common.domain.dates import lookback_window
-from common.entry import find_config
-from common.errors import ConfigError, ExitCode
+from common.entrypoints.entry import find_config
+from common.infra.errors import ConfigError, ExitCode
 from steps.cli import COMMANDS
 
 
@@ -104,7 +104,8 @@ def test_importing_steps_and_common_changes_nothing_in_the_process() -> None:
     probe = """
 import gc, json, os, sys
 before = dict(os.environ)
-import common, common.entry, common.localrun, common.tuning, steps, steps.cli
+import common, common.entrypoints.entry, common.entrypoints.localrun, common.infra.tuning
+import steps, steps.cli
 import steps.run, steps.extract, steps.transform, steps.load, steps.status, steps.show
 print(json.dumps({
     "env_changed": sorted(set(os.environ.items()) ^ set(before.items())),
@@ -124,7 +125,7 @@ print(json.dumps({
 def test_tuning_the_data_process_sets_what_it_says() -> None:
     probe = """
 import gc, json, os, sys
-from common.tuning import tune_data_process
+from common.infra.tuning import tune_data_process
 tune_data_process()
 print(json.dumps({
     "openblas": os.environ.get("OPENBLAS_NUM_THREADS"),

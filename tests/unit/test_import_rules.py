@@ -32,25 +32,13 @@ _NO_IO = (
     "pyarrow.dataset",
     "pyarrow.fs",
 )
-_PROJECT_IO = (
-    "common.storage",
-    "common.sourceio",
-    "common.source_reader",
-    "common.parquetio",
-    "common.catalog",
-    "common.jobstore",
-    "common.config",
-    "common.entry",
-    "common.localrun",
-    "common.app",
-    "steps",
-)
+_OUTER_LAYERS = ("common.app", "common.adapters", "common.entrypoints", "steps", "workflows")
 _CONCRETE_ADAPTERS = (
-    "common.storage.s3",
-    "common.storage.local",
-    "common.storage.factory",
-    "common.sourceio",
-    "common.source_reader",
+    "common.adapters.storage.s3",
+    "common.adapters.storage.local",
+    "common.adapters.storage.factory",
+    "common.adapters.sourceio",
+    "common.adapters.source_reader",
     "boto3",
     "botocore",
     "obstore",
@@ -65,10 +53,36 @@ class ImportRule:
 
 
 RULES = (
-    ImportRule("common/domain", _NO_IO + _PROJECT_IO, "the domain is pure: no I/O, no YAML"),
-    ImportRule("common/kernels.py", _NO_IO + _PROJECT_IO, "kernels compute, they read nothing"),
-    ImportRule("common/app", _CONCRETE_ADAPTERS, "the application sees only interfaces"),
-    ImportRule("workflows", ("steps",), "manifests are rendered without step code"),
+    ImportRule(
+        "common/domain",
+        (*_NO_IO, *_OUTER_LAYERS, "common.infra", "common.kernels"),
+        "the domain is pure: no I/O, no YAML, nothing of the layers around it",
+    ),
+    ImportRule(
+        "common/kernels.py",
+        (*_NO_IO, *_OUTER_LAYERS, "common.infra"),
+        "kernels compute, they read nothing",
+    ),
+    ImportRule(
+        "common/infra",
+        _OUTER_LAYERS,
+        "infrastructure serves every layer, so it depends on none of them",
+    ),
+    ImportRule(
+        "common/app",
+        (*_CONCRETE_ADAPTERS, "common.entrypoints", "steps", "workflows"),
+        "the application sees only interfaces",
+    ),
+    ImportRule(
+        "common/adapters",
+        ("common.entrypoints", "steps", "workflows"),
+        "adapters are wired by the entry points, never the other way round",
+    ),
+    ImportRule(
+        "workflows",
+        ("steps", "common.app", "common.adapters", "common.entrypoints"),
+        "manifests are rendered from shared names only, without step code",
+    ),
 )
 
 
@@ -83,6 +97,10 @@ def imported_modules(path: Path) -> set[str]:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def rule_for(where: str) -> ImportRule:
+    return next(rule for rule in RULES if rule.where == where)
 
 
 def breaches(rule: ImportRule, root: Path = REPO) -> set[str]:
@@ -105,17 +123,19 @@ def test_every_import_rule_holds() -> None:
 def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path: Path) -> None:
     (tmp_path / "common" / "domain").mkdir(parents=True)
     (tmp_path / "common" / "domain" / "bad.py").write_text(
-        "import os.path\nfrom common.storage.s3 import S3Store\n\ndef f():\n    import yaml\n",
+        "import os.path\n"
+        "from common.adapters.storage.s3 import S3Store\n"
+        "\ndef f():\n    import yaml\n",
         encoding="utf-8",
     )
     (tmp_path / "common" / "domain" / "good.py").write_text(
         "import io\nimport osmosis\nfrom common.domain import report\n", encoding="utf-8"
     )
-    found = breaches(RULES[0], tmp_path)
+    found = breaches(rule_for("common/domain"), tmp_path)
     assert {line.split(":")[0] for line in found} == {
         "common/domain/bad.py imports os.path",
-        "common/domain/bad.py imports common.storage.s3",
-        "common/domain/bad.py imports common.storage.s3.S3Store",
+        "common/domain/bad.py imports common.adapters.storage.s3",
+        "common/domain/bad.py imports common.adapters.storage.s3.S3Store",
         "common/domain/bad.py imports yaml",
     }
 
@@ -123,9 +143,10 @@ def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path:
 def test_the_application_may_not_import_a_concrete_adapter(tmp_path: Path) -> None:
     (tmp_path / "common" / "app").mkdir(parents=True)
     (tmp_path / "common" / "app" / "x.py").write_text(
-        "from common import sourceio\nfrom common.storage.base import ObjectStore\n",
+        "from common.adapters import sourceio\n"
+        "from common.adapters.storage.base import ObjectStore\n",
         encoding="utf-8",
     )
-    assert breaches(RULES[2], tmp_path) == {
-        "common/app/x.py imports common.sourceio: the application sees only interfaces"
+    assert breaches(rule_for("common/app"), tmp_path) == {
+        "common/app/x.py imports common.adapters.sourceio: the application sees only interfaces"
     }

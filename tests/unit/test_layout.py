@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common.domain.layout import SourceObject, fingerprint, parse_key, select_objects
+from common.domain.source_layout import SourceObject, fingerprint, parse_key, select_objects
 
 DAY = dt.date(2021, 3, 2)
 

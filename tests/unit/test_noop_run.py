@@ -8,13 +8,13 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from common.app.context import Pipeline
-from common.config import parse_config
-from common.demo import generate
-from common.localrun import run_local
-from common.source_reader import SourceReader
-from common.storage.base import Blob, ObjectInfo
-from common.storage.local import LocalStore
+from common.adapters.source_reader import SourceReader
+from common.adapters.storage.base import Blob, ObjectInfo
+from common.adapters.storage.local import LocalStore
+from common.app.context import StepContext
+from common.app.demo_data import generate
+from common.entrypoints.localrun import run_local
+from common.infra.config import parse_config
 
 
 class CountingStore(LocalStore):
@@ -52,20 +52,16 @@ def test_second_run_fetches_no_source_object(tmp_path: Path) -> None:
         env={},
     )
 
-    def pipeline(run_id: str) -> Pipeline:
+    def ctx(run_id: str) -> StepContext:
         source = CountingStore(config.source.uri)
         reader = SourceReader(source, config.source)
-        return Pipeline(config, source, CountingStore(config.target.uri), run_id, reader)
+        return StepContext(config, source, CountingStore(config.target.uri), run_id, reader)
 
-    first = run_local(
-        pipeline("r1"), first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1
-    )
-    assert first.exit_code == 0 and first.report and first.report.done == 5
+    first = run_local(ctx("r1"), first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1)
+    assert first.exit_code == 0 and first.summary and first.summary.done == 5
     CountingStore.keys.clear()
-    second = run_local(
-        pipeline("r2"), first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1
-    )
-    assert second.exit_code == 0 and second.report and second.report.done == 0
+    second = run_local(ctx("r2"), first=dt.date(2021, 3, 1), last=dt.date(2021, 3, 5), workers=1)
+    assert second.exit_code == 0 and second.summary and second.summary.done == 0
     source = str(tmp_path / "src")
     assert [k for k in CountingStore.keys if k.startswith(source)] == []
     assert [k for k in CountingStore.keys if "/date=" in k] == []

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.config import parse_config
-from common.demo import generate
-from common.entry import build_pipeline
-from common.localrun import run_local
-from common.storage.local import LocalStore
+from common.adapters.storage.local import LocalStore
+from common.app.demo_data import generate
+from common.entrypoints.entry import build_context
+from common.entrypoints.localrun import run_local
+from common.infra.config import parse_config
 
 FIRST = dt.date(2021, 3, 1)
 DAYS = 12
@@ -51,8 +51,8 @@ def run_ranges(source: Path, ranges: list[tuple[dt.date, dt.date]]) -> pa.Table:
             env={},
         )
         for number, (first, last) in enumerate(ranges):
-            pipeline = build_pipeline(config, f"run-{number}")
-            result = run_local(pipeline, first=first, last=last, workers=1)
+            ctx = build_context(config, f"run-{number}")
+            result = run_local(ctx, first=first, last=last, workers=1)
             assert result.exit_code == 0
         table = ds.dataset(f"{target}/reports/daily", partitioning="hive").to_table()
         return table.sort_by([("date", "ascending"), ("isin", "ascending")])

@@ -8,11 +8,11 @@ import math
 import pyarrow as pa
 import pytest
 
+from common.adapters.sourceio import read_bars
+from common.adapters.storage.local import LocalStore
 from common.domain.columns import XETRA_HEADER_NAMES
-from common.domain.layout import SourceObject, select_objects
 from common.domain.report import BAR_SCHEMA, daily_aggregates, report_rows
-from common.sourceio import read_bars
-from common.storage.local import LocalStore
+from common.domain.source_layout import SourceObject, select_objects
 from tests import oracle
 from tests.sample_data import sample_dir
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from common import sourceio
+from common.adapters import sourceio
+from common.adapters.sourceio import Stream, join_objects, read_bars
 from common.domain.columns import XETRA_HEADER_NAMES
-from common.errors import ExitCode, SourceDataError
-from common.sourceio import Stream, join_objects, read_bars
+from common.infra.errors import ExitCode, SourceDataError
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (

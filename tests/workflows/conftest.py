@@ -33,7 +33,7 @@ def library(manifests: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def pipeline(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+def ctx(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     return _by_name(manifests, "WorkflowTemplate", "xetra-etl")
 
 

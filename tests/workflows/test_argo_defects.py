@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from common.app.notify import failed_dates, parse_failures
-from common.naming import CONFIG_PATH_IN_POD
+from common.infra.naming import CONFIG_PATH_IN_POD
 from tests.argo_sim import ERROR, FAILED, SUCCEEDED, ArgoSim, ContainerRun, RunOutcome, pod_name
 from tests.argo_sim.cluster import (
     MINIKUBE_DIR,

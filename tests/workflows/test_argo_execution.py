@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from common.naming import CONFIG_PATH_IN_POD
-from common.termination import TERMINATION_LOG_ENV
+from common.infra.naming import CONFIG_PATH_IN_POD
+from common.infra.termination import TERMINATION_LOG_ENV
 from tests.argo_sim import (
     ERROR,
     FAILED,
@@ -101,7 +101,7 @@ def test_rendered_pipeline_writes_the_reference_report_when_run_through_argo_dou
         assert sim.phases()[f"{WF}.process({index}:{date}).load"] == SUCCEEDED
     assert place.report_rows() == place.expected_rows()
     keys = {info.key for info in place.target.list("")}
-    assert f"runs/{WF}/report.json" in keys
+    assert f"runs/{WF}/summary.json" in keys
     assert sim.phases()[f"{WF}.onExit.notify"] == SUCCEEDED
 
 

@@ -144,7 +144,7 @@ def fake_documents(fail_fast: bool | None = False) -> list[dict[str, Any]]:
     }
     if fail_fast is not None:
         main_dag["failFast"] = fail_fast
-    pipeline = {
+    ctx = {
         "kind": "WorkflowTemplate",
         "metadata": {"name": "pipe"},
         "spec": {
@@ -196,7 +196,7 @@ def fake_documents(fail_fast: bool | None = False) -> list[dict[str, Any]]:
             ],
         },
     }
-    return [library, pipeline]
+    return [library, ctx]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from common.naming import CONFIG_PATH_IN_POD
+from common.infra.naming import CONFIG_PATH_IN_POD
 from tests.argo_sim import (
     FAILED,
     OMITTED,

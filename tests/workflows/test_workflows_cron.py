@@ -23,8 +23,8 @@ def test_cron_keeps_failed_runs_when_history_is_pruned(cron: dict[str, Any]) -> 
 
 
 def test_cron_references_pipeline_template_when_started(
-    cron: dict[str, Any], pipeline: dict[str, Any]
+    cron: dict[str, Any], ctx: dict[str, Any]
 ) -> None:
     workflow_spec = cron["spec"]["workflowSpec"]
-    assert workflow_spec["workflowTemplateRef"] == {"name": pipeline["metadata"]["name"]}
+    assert workflow_spec["workflowTemplateRef"] == {"name": ctx["metadata"]["name"]}
     assert "templates" not in workflow_spec

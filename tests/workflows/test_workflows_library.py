@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from common.naming import (
+from common.infra.naming import (
     CONFIG_PATH_IN_POD,
     OUTPUTS_DIR_IN_POD,
     STEPS,

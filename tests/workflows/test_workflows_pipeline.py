@@ -23,13 +23,13 @@ def _args(task: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def main_tasks(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    spec = pipeline["spec"]
-    return _tasks(_templates(pipeline)[spec["entrypoint"]])
+def main_tasks(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    spec = ctx["spec"]
+    return _tasks(_templates(ctx)[spec["entrypoint"]])
 
 
-def test_pipeline_takes_date_range_and_chunk_size_when_submitted(pipeline: dict[str, Any]) -> None:
-    params = {p["name"]: p["value"] for p in pipeline["spec"]["arguments"]["parameters"]}
+def test_pipeline_takes_date_range_and_chunk_size_when_submitted(ctx: dict[str, Any]) -> None:
+    params = {p["name"]: p["value"] for p in ctx["spec"]["arguments"]["parameters"]}
     assert params == {"first-date": "", "last-date": "", "chunk-size": "1"}
 
 
@@ -58,11 +58,11 @@ def test_fan_out_reads_discover_file_output_when_expanding(
 
 
 def test_each_item_is_a_nested_dag_of_extract_transform_load_when_expanded(
-    pipeline: dict[str, Any], main_tasks: dict[str, dict[str, Any]]
+    ctx: dict[str, Any], main_tasks: dict[str, dict[str, Any]]
 ) -> None:
     process = main_tasks["process"]
     assert _args(process) == {"dates": "{{item}}"}
-    nested = _templates(pipeline)[process["template"]]
+    nested = _templates(ctx)[process["template"]]
     tasks = _tasks(nested)
     assert list(tasks) == ["extract", "transform", "load"]
     assert "depends" not in tasks["extract"]
@@ -83,20 +83,20 @@ def test_merge_depends_plainly_on_fan_out_when_a_date_fails(
     assert _args(main_tasks["merge"]) == {"run-id": "{{workflow.name}}"}
 
 
-def test_fan_out_dag_does_not_fail_fast_when_one_date_fails(pipeline: dict[str, Any]) -> None:
-    main = _templates(pipeline)[pipeline["spec"]["entrypoint"]]
+def test_fan_out_dag_does_not_fail_fast_when_one_date_fails(ctx: dict[str, Any]) -> None:
+    main = _templates(ctx)[ctx["spec"]["entrypoint"]]
     assert main["dag"]["failFast"] is False
 
 
 def test_every_step_task_uses_library_via_template_ref_when_rendered(
-    pipeline: dict[str, Any], library: dict[str, Any]
+    ctx: dict[str, Any], library: dict[str, Any]
 ) -> None:
     library_templates = _templates(library)
     refs = 0
-    for template in pipeline["spec"]["templates"]:
+    for template in ctx["spec"]["templates"]:
         for task in template["dag"]["tasks"]:
             if "templateRef" not in task:
-                assert task["template"] in _templates(pipeline)
+                assert task["template"] in _templates(ctx)
                 continue
             refs += 1
             ref = task["templateRef"]
@@ -107,8 +107,8 @@ def test_every_step_task_uses_library_via_template_ref_when_rendered(
     assert refs == 6
 
 
-def test_exit_handler_notifies_status_and_failures_when_run_ends(pipeline: dict[str, Any]) -> None:
-    handler = _templates(pipeline)[pipeline["spec"]["onExit"]]
+def test_exit_handler_notifies_status_and_failures_when_run_ends(ctx: dict[str, Any]) -> None:
+    handler = _templates(ctx)[ctx["spec"]["onExit"]]
     (notify,) = handler["dag"]["tasks"]
     assert notify["templateRef"]["template"] == "notify"
     assert _args(notify) == {
@@ -118,29 +118,29 @@ def test_exit_handler_notifies_status_and_failures_when_run_ends(pipeline: dict[
     }
 
 
-def test_pipeline_holds_one_mutex_when_two_runs_start(pipeline: dict[str, Any]) -> None:
-    sync = pipeline["spec"]["synchronization"]
+def test_pipeline_holds_one_mutex_when_two_runs_start(ctx: dict[str, Any]) -> None:
+    sync = ctx["spec"]["synchronization"]
     assert list(sync) == ["mutexes"]  # v4 style; `mutex` is gone from the v4 schema
     assert len(sync["mutexes"]) == 1
 
 
-def test_pipeline_bounds_fan_out_when_many_dates(pipeline: dict[str, Any]) -> None:
-    assert 1 <= pipeline["spec"]["parallelism"] <= 32
+def test_pipeline_bounds_fan_out_when_many_dates(ctx: dict[str, Any]) -> None:
+    assert 1 <= ctx["spec"]["parallelism"] <= 32
 
 
-def test_failed_runs_stay_retryable_when_retention_applies(pipeline: dict[str, Any]) -> None:
-    spec = pipeline["spec"]
+def test_failed_runs_stay_retryable_when_retention_applies(ctx: dict[str, Any]) -> None:
+    spec = ctx["spec"]
     assert spec["podGC"]["strategy"] == "OnPodSuccess"
     assert spec["ttlStrategy"]["secondsAfterFailure"] >= 7 * DAY
     assert "secondsAfterCompletion" not in spec["ttlStrategy"]
     assert spec["archiveLogs"] is True
 
 
-def test_pipeline_exports_prometheus_metrics_when_run(pipeline: dict[str, Any]) -> None:
-    workflow_metrics = {m["name"]: m for m in pipeline["spec"]["metrics"]["prometheus"]}
+def test_pipeline_exports_prometheus_metrics_when_run(ctx: dict[str, Any]) -> None:
+    workflow_metrics = {m["name"]: m for m in ctx["spec"]["metrics"]["prometheus"]}
     duration = workflow_metrics["xetra_etl_run_duration_seconds"]
     assert duration["gauge"] == {"value": "{{workflow.duration}}", "realtime": True}
-    nested = _templates(pipeline)["process-dates"]
+    nested = _templates(ctx)["process-dates"]
     date_metrics = {m["name"]: m for m in nested["metrics"]["prometheus"]}
     assert set(date_metrics) == {"xetra_etl_dates_processed_total", "xetra_etl_dates_failed_total"}
     assert all("counter" in m and "when" in m for m in date_metrics.values())

@@ -32,10 +32,8 @@ def test_manifest_matches_argo_schema_when_validated_per_kind(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_strict_schema_rejects_field_when_misspelled(
-    pipeline: dict[str, Any], version: str
-) -> None:
-    doc = copy.deepcopy(pipeline)
+def test_strict_schema_rejects_field_when_misspelled(ctx: dict[str, Any], version: str) -> None:
+    doc = copy.deepcopy(ctx)
     doc["spec"]["templates"][0]["retryStategy"] = {"limit": "3"}
     assert errors(doc, version, strict=False) == []
     assert any("retryStategy" in line for line in errors(doc, version, strict=True))

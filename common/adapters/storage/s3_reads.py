@@ -23,10 +23,15 @@ from obstore.auth.boto3 import Boto3CredentialProvider
 from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
 from obstore.store import S3Store as RustS3Store
 
-from common.errors import ObjectNotFoundError, StorageError, StorageTransientError, XetraEtlError
+from common.infra.errors import (
+    ObjectNotFoundError,
+    StorageError,
+    StorageTransientError,
+    XetraEtlError,
+)
 
 if TYPE_CHECKING:
-    from common.storage.s3 import S3Store
+    from common.adapters.storage.s3 import S3Store
 
 
 class Body:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
-from common.errors import ConfigError
+from common.infra.errors import ConfigError
 
 ENV_PREFIX = "XETRA__"
 

@@ -20,7 +20,7 @@ import pyarrow.csv as pv
 
 from common.domain.report import BAR_SCHEMA
 from common.domain.rules import first_broken_row
-from common.errors import SourceDataError
+from common.infra.errors import SourceDataError
 from common.kernels import not_hh_mm
 
 _TYPES: dict[str, pa.DataType] = {

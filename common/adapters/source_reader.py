@@ -23,17 +23,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.adapters.sourceio import (
+    JoinedObjects,
+    Stream,
+    join_objects,
+    line_of_row,
+    parse_csv,
+    read_bars,
+)
+from common.adapters.storage.base import ObjectStore
+from common.adapters.storage.local import LocalStore
 from common.app.reading import DateBars
-from common.config import SourceConfig
-from common.domain.layout import SourceDate
 from common.domain.report import BAR_SCHEMA
 from common.domain.rules import first_broken_row
-from common.errors import SourceDataError
-from common.faults import crash_point
+from common.domain.source_layout import SourceDate
+from common.infra.config import SourceConfig
+from common.infra.errors import SourceDataError
+from common.infra.faults import crash_point
 from common.kernels import first_rows_of_minutes, hh_mm_minutes, not_hh_mm, quick_check
-from common.sourceio import JoinedObjects, Stream, join_objects, line_of_row, parse_csv, read_bars
-from common.storage.base import ObjectStore
-from common.storage.local import LocalStore
 
 
 class SourceReader:
@@ -152,9 +159,9 @@ class SourceReader:
 def _object_reader(store: ObjectStore) -> Callable[[str], bytes | Stream]:
     """How to read one object: through obstore from S3 (half botocore's CPU per GET), else
     through the store. (An S3 store's module is loaded when there is one: no import here.)"""
-    s3 = sys.modules.get("common.storage.s3")
+    s3 = sys.modules.get("common.adapters.storage.s3")
     if s3 is not None and isinstance(store, s3.S3Store):
-        from common.storage.s3_reads import object_reader
+        from common.adapters.storage.s3_reads import object_reader
 
         return object_reader(store)
     return lambda key: store.get(key).data

@@ -36,18 +36,18 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from common import logs
-from common.app.context import Pipeline, for_each_date
+from common.adapters.jobstore import RunLock
+from common.app.context import StepContext, for_each_date
 from common.app.discover import Plan, list_for_plan, plan_from_listing
 from common.app.extract import aggregates_for
 from common.app.load import write_report
-from common.app.merge import RunReport, merge
+from common.app.merge import RunSummary, merge
 from common.app.transform import needs_previous_close, report_for
 from common.domain.dates import lookback_start, lookback_window
-from common.domain.layout import SourceDate
-from common.errors import DateFailedError, ExitCode, PreviousCloseUnknownError, XetraEtlError
-from common.faults import crash_point
-from common.jobstore import RunLock
+from common.domain.source_layout import SourceDate
+from common.infra import logs
+from common.infra.errors import DateFailedError, ExitCode, PreviousCloseUnknownError, XetraEtlError
+from common.infra.faults import crash_point
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,12 +71,12 @@ class RunResult:
     plan: Plan
     outcomes: Mapping[dt.date, Outcome]
     exit_code: int
-    report: RunReport | None = None  # None when interrupted: the run stopped before merge
+    summary: RunSummary | None = None  # None when interrupted: the run stopped before merge
     abandoned: int = 0  # steps still running in worker threads when the run stopped
 
     @property
     def interrupted(self) -> bool:
-        return self.report is None
+        return self.summary is None
 
     @property
     def done(self) -> list[dt.date]:
@@ -147,11 +147,11 @@ def _exit_now(signum: int, frame: object) -> None:
     os._exit(ExitCode.INTERRUPTED)
 
 
-def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int) -> RunResult:
+def run_local(ctx: StepContext, *, first: dt.date, last: dt.date, workers: int) -> RunResult:
     """Run every date of [first, last] that needs work; returns before merge when interrupted."""
-    config = pipeline.config
-    lock = RunLock(pipeline.target, pipeline.layout, config.pipeline.lock_ttl_seconds)
-    lease = lock.acquire(pipeline.run_id)
+    config = ctx.config
+    lock = RunLock(ctx.target, ctx.layout, config.pipeline.lock_ttl_seconds)
+    lease = lock.acquire(ctx.run_id)
     log_fd, log_name = tempfile.mkstemp(prefix="xetra-run-", suffix=".jsonl")
     os.close(log_fd)
     file_handler = _json_file_handler(Path(log_name))
@@ -160,8 +160,8 @@ def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int
     progress: Progress | None = None
     try:
         with logs.step_context("discover"):
-            listing = list_for_plan(pipeline, first, last)
-            plan = plan_from_listing(pipeline, listing, first=first, last=last)
+            listing = list_for_plan(ctx, first, last)
+            plan = plan_from_listing(ctx, listing, first=first, last=last)
         crash_point("run:discovered")
         progress = Progress(len(plan.dates), logs.status_line())
         renewed = time.monotonic()
@@ -172,7 +172,7 @@ def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int
                 lease, renewed = lock.renew(lease), time.monotonic()
 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date")
-        batches = _Batches(pipeline, listing, pool, step_done, progress.date_finished)
+        batches = _Batches(ctx, listing, pool, step_done, progress.date_finished)
         try:
             outcomes = batches.run(plan.dates, interrupts)
         finally:
@@ -181,12 +181,12 @@ def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int
         if batches.interrupted:
             return RunResult(plan, outcomes, ExitCode.INTERRUPTED, abandoned=batches.abandoned)
         with logs.step_context("merge"):
-            report = merge(pipeline, extra={"workers": workers})
+            summary = merge(ctx, extra={"workers": workers})
         failed = sorted(d for d, o in outcomes.items() if o.exit_code)
         if failed:
             log.error("%d date(s) failed: %s", len(failed), ", ".join(map(str, failed)))
         exit_code = ExitCode.combine(o.exit_code for o in outcomes.values())
-        return RunResult(plan, outcomes, int(exit_code), report)
+        return RunResult(plan, outcomes, int(exit_code), summary)
     except KeyboardInterrupt:
         interrupts.first_received()
         raise
@@ -195,7 +195,7 @@ def run_local(pipeline: Pipeline, *, first: dt.date, last: dt.date, workers: int
             progress.close()
         logging.getLogger().removeHandler(file_handler)
         file_handler.close()
-        _save_logs(pipeline, Path(log_name))
+        _save_logs(ctx, Path(log_name))
         lock.release(lease)
         interrupts.restore()
 
@@ -217,19 +217,19 @@ class _Batches:
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        ctx: StepContext,
         listing: Mapping[dt.date, SourceDate],
         pool: ThreadPoolExecutor,
         step_done: Callable[[], None],
         date_finished: Callable[[Outcome], None],
     ) -> None:
-        self.pipeline, self.listing, self.pool = pipeline, listing, pool
+        self.pipeline, self.listing, self.pool = ctx, listing, pool
         self.step_done, self.date_finished = step_done, date_finished
         self.interrupted = False
         self.abandoned = 0  # steps still running when the run stopped
         self.extracted: set[dt.date] = set()  # of the batch under way
         self.source_dates = sorted(listing)
-        self.lookback = pipeline.config.pipeline.prev_close_lookback_days
+        self.lookback = ctx.config.pipeline.prev_close_lookback_days
         self.aggregates: dict[dt.date, Extracted] = {}
         self.errors: dict[dt.date, BaseException] = {}
         self.started: dict[dt.date, float] = {}
@@ -356,8 +356,8 @@ class _Batches:
                 del held[old]
 
 
-def _save_logs(pipeline: Pipeline, log_path: Path) -> None:
-    """Store the run's JSON log lines, in time order, beside the run report."""
+def _save_logs(ctx: StepContext, log_path: Path) -> None:
+    """Store the run's JSON log lines, in time order, beside the run summary."""
     lines: list[tuple[str, str]] = []
     for line in log_path.read_text(encoding="utf-8").splitlines():
         try:
@@ -367,6 +367,6 @@ def _save_logs(pipeline: Pipeline, log_path: Path) -> None:
     log_path.unlink()
     body = "".join(line + "\n" for _, line in sorted(lines, key=lambda pair: pair[0]))
     try:
-        pipeline.target.put(pipeline.layout.run_log_key(pipeline.run_id), body.encode())
+        ctx.target.put(ctx.layout.run_log_key(ctx.run_id), body.encode())
     except Exception as exc:  # the run's outcome matters more than its saved log
         log.warning("could not save the run log: %s", exc)

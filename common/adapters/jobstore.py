@@ -18,14 +18,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from common.adapters.storage.base import ObjectStore
+from common.adapters.target_layout import TargetLayout
 from common.domain.jobcontrol import DateRecord, parse_meta, render_meta
-from common.errors import (
+from common.infra.errors import (
     LockHeldError,
     ObjectNotFoundError,
     PreconditionFailedError,
 )
-from common.layout_target import TargetLayout
-from common.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
 

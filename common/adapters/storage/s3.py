@@ -18,14 +18,14 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
-from common.errors import (
+from common.adapters.storage.base import Blob, ObjectInfo, join_key
+from common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
     StorageError,
     StorageTransientError,
     XetraEtlError,
 )
-from common.storage.base import Blob, ObjectInfo, join_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from common.config import TargetConfig
+from common.infra.config import TargetConfig
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ class TargetLayout:
     def staged_report_key(self, run_id: str, day: dt.date) -> str:
         return f"{self.run_staging_prefix(run_id)}report/{day.isoformat()}.parquet"
 
-    # Run reports and saved logs.
-    def run_report_key(self, run_id: str) -> str:
-        return f"{self.runs_prefix}/{run_id}/report.json"
+    # Run summaries and saved logs.
+    def run_summary_key(self, run_id: str) -> str:
+        return f"{self.runs_prefix}/{run_id}/summary.json"
 
     def run_log_key(self, run_id: str) -> str:
         return f"{self.runs_prefix}/{run_id}/log.jsonl"

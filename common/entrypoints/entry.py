@@ -16,23 +16,23 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from common import logs
-from common.app.context import Pipeline, for_each_date, new_run_id
-from common.config import Config, load_config
+from common.adapters.source_reader import SourceReader
+from common.adapters.storage.factory import open_store
+from common.app.context import StepContext, for_each_date, new_run_id
 from common.domain.dates import parse_date, parse_work_item
-from common.errors import ConfigError, ExitCode, XetraEtlError
-from common.source_reader import SourceReader
-from common.storage.factory import open_store
-from common.termination import write_termination_message
+from common.infra import logs
+from common.infra.config import Config, load_config
+from common.infra.errors import ConfigError, ExitCode, XetraEtlError
+from common.infra.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
 
 RUN_ID_ENV = "XETRA_RUN_ID"
 
 
-def build_pipeline(config: Config, run_id: str) -> Pipeline:
+def build_context(config: Config, run_id: str) -> StepContext:
     source = open_store(config.source.uri, endpoint_url=config.source.endpoint_url)
-    return Pipeline(
+    return StepContext(
         config=config,
         source=source,
         target=open_store(
@@ -236,13 +236,13 @@ def run_date_step(
     step: str,
     parser: argparse.ArgumentParser,
     argv: Sequence[str] | None,
-    work: Callable[[Pipeline, dt.date], Any],
+    work: Callable[[StepContext, dt.date], Any],
 ) -> int:
     """Run `work` for every date of the work item; its results (dataclasses) go to `--out`."""
 
     def action(args: argparse.Namespace, config: Config) -> int:
-        pipeline = build_pipeline(config, args.run_id)
-        results = for_each_date(pipeline, args.dates, lambda day: work(pipeline, day))
+        ctx = build_context(config, args.run_id)
+        results = for_each_date(ctx, args.dates, lambda day: work(ctx, day))
         write_output(args.out, {day.isoformat(): vars(r) for day, r in results.items()})
         return 0
 

@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.adapters.storage.base import ObjectStore
 from common.domain.dates import date_range
 from common.domain.isin import check_digit
-from common.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
 

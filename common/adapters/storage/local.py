@@ -14,9 +14,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from common.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
-from common.faults import crash_point
-from common.storage.base import Blob, ObjectInfo
+from common.adapters.storage.base import Blob, ObjectInfo
+from common.infra.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
+from common.infra.faults import crash_point
 
 # Temporary files and the lock live in a scratch folder of the store, which listings skip; the
 # pipeline puts it under the target's staging prefix so nothing is written outside its prefixes.
