@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from common.adapters.storage import s3
+from xetra_etl.common.adapters.storage import s3
 
 counts: Counter[str] = Counter()
 by_bucket: Counter[str] = Counter()
@@ -53,7 +53,7 @@ s3.make_client = make_client  # type: ignore[assignment]
 atexit.register(_write)
 
 if __name__ == "__main__":
-    from steps.cli import main
+    from xetra_etl.steps.cli import main
 
     code = main(sys.argv[1:])
     _write()

@@ -31,15 +31,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import localrun  # noqa: E402
-from common.adapters.catalog import list_source_dates  # noqa: E402
-from common.adapters.storage.s3 import S3Store, make_client  # noqa: E402
-from common.app.context import StepContext  # noqa: E402
-from common.app.discover import list_for_plan, plan_from_listing  # noqa: E402
-from common.domain.dates import lookback_start  # noqa: E402
-from common.domain.jobcontrol import DateRecord, PartitionFile, State  # noqa: E402
-from common.infra.config import Config, parse_config  # noqa: E402
 from tests.s3servers import running_seaweedfs  # noqa: E402
+from xetra_etl.common import localrun  # noqa: E402
+from xetra_etl.common.adapters.catalog import list_source_dates  # noqa: E402
+from xetra_etl.common.adapters.storage.s3 import S3Store, make_client  # noqa: E402
+from xetra_etl.common.app.context import StepContext  # noqa: E402
+from xetra_etl.common.app.discover import list_for_plan, plan_from_listing  # noqa: E402
+from xetra_etl.common.domain.dates import lookback_start  # noqa: E402
+from xetra_etl.common.domain.jobcontrol import DateRecord, PartitionFile, State  # noqa: E402
+from xetra_etl.common.infra.config import Config, parse_config  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 HEADER = (

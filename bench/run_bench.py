@@ -118,8 +118,8 @@ def trading_days(n: int) -> int:
 
 
 def dataset(n: int) -> tuple[Path, dt.date, dict[str, Any]]:
-    from common.adapters.storage.local import LocalStore
-    from common.app.demo_data import generate
+    from xetra_etl.common.adapters.storage.local import LocalStore
+    from xetra_etl.common.app.demo_data import generate
 
     days = trading_days(n)
     path = DATA / f"d{n}"
@@ -348,15 +348,15 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     """1,000 processed dates on S3, nothing changed: a real `xetra-etl run` lists and reads
     job control only. Seeded cheaply: small synthetic dates, a real run of the first five, then
     the other records written through the project's JobStore with the same fingerprints."""
-    from common.adapters.catalog import list_source_dates
-    from common.adapters.source_reader import SourceReader
-    from common.adapters.storage.local import LocalStore
-    from common.adapters.storage.s3 import S3Store
-    from common.app.context import StepContext
-    from common.app.demo_data import generate
-    from common.domain.dates import lookback_start
-    from common.domain.jobcontrol import DateRecord, State
-    from common.infra.config import load_config
+    from xetra_etl.common.adapters.catalog import list_source_dates
+    from xetra_etl.common.adapters.source_reader import SourceReader
+    from xetra_etl.common.adapters.storage.local import LocalStore
+    from xetra_etl.common.adapters.storage.s3 import S3Store
+    from xetra_etl.common.app.context import StepContext
+    from xetra_etl.common.app.demo_data import generate
+    from xetra_etl.common.domain.dates import lookback_start
+    from xetra_etl.common.domain.jobcontrol import DateRecord, State
+    from xetra_etl.common.infra.config import load_config
 
     small = work / "small"
     first = dt.date(2018, 1, 1)
@@ -392,7 +392,7 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     )
     os.environ.update(env)
     config = load_config(str(config_path))
-    from common.adapters.storage.s3 import make_client
+    from xetra_etl.common.adapters.storage.s3 import make_client
 
     s3 = make_client(server.endpoint_url)
     source = S3Store(src, "", s3)

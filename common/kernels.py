@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.domain import report
-from common.domain.rules import RULES, Broken, RowProblem, first_problem
+from xetra_etl.common.domain import report
+from xetra_etl.common.domain.rules import RULES, Broken, RowProblem, first_problem
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -140,7 +140,7 @@ def first_rows_of_minutes(
 def daily_aggregates(
     bars: pa.Table, minutes: np.ndarray, *, include_zero_volume_rows: bool = False
 ) -> pa.Table:
-    """`common.domain.report.daily_aggregates` of validated bars, given each row's minute.
+    """`xetra_etl.common.domain.report.daily_aggregates` of validated bars, given each row's minute.
 
     With one row per ISIN and minute and no NaN, a security's open is the start price of its one
     earliest minute and its close the end price of its one latest: scatter reductions over ISIN

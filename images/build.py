@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: import the project's naming
     sys.path.insert(0, str(ROOT))
 
-from common.infra.naming import DEFAULT_REGISTRY, IMAGES, STEP_IMAGE, image_ref  # noqa: E402
+from xetra_etl.common.infra.naming import DEFAULT_REGISTRY, IMAGES, STEP_IMAGE, image_ref  # noqa: E402
 
 IMAGES_DIR = ROOT / "images"
 TOOLS = ("docker", "buildah")

@@ -113,7 +113,7 @@ done
 argo_version_supported "$argo_version" ||
     die "ARGO_VERSION=$argo_version is not supported: use v4.0.8+ or v3.7.17+ (retry of fan-out" \
         "task groups and mutexes across controller restarts are broken before; see README)"
-tag="${TAG:-$("$python" -c 'from common.infra.naming import version; print(version())')}"
+tag="${TAG:-$("$python" -c 'from xetra_etl.common.infra.naming import version; print(version())')}"
 
 log "minikube profile $profile ($cpus CPUs, $memory memory)"
 read -r -a start_args <<<"${MINIKUBE_START_ARGS:-}"

@@ -7,17 +7,17 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from common.app.check import CheckResult, check_source, check_target, failed
-from common.entrypoints.entry import (
+from xetra_etl.common.app.check import CheckResult, check_source, check_target, failed
+from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
     build_context,
     find_config,
     report_failure,
 )
-from common.infra import logs
-from common.infra.config import load_config
-from common.infra.errors import ConfigError, ExitCode, XetraEtlError
+from xetra_etl.common.infra import logs
+from xetra_etl.common.infra.config import load_config
+from xetra_etl.common.infra.errors import ConfigError, ExitCode, XetraEtlError
 
 STEP = "check"
 

@@ -8,19 +8,28 @@ from collections.abc import Callable, Sequence
 # Subcommand -> (module, one-line help). Modules are imported only when used, so the discover
 # image (no pandas, no pyarrow) can still run `xetra-etl discover`.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("steps.run", "run the whole pipeline locally (discover, per-date steps, merge)"),
-    "check": ("steps.check", "validate the config and reach the source and the target"),
-    "discover": ("steps.discover", "write the JSON list of dates that need work"),
-    "extract": ("steps.extract", "stage the daily aggregates of a work item's dates"),
-    "transform": ("steps.transform", "compute a work item's report rows"),
-    "load": ("steps.load", "write a work item's partitions and mark its dates done"),
-    "merge": ("steps.merge", "record the run, rebuild the meta file, write the run summary"),
-    "notify": ("steps.notify", "post the run's summary to a webhook (Argo exit hook)"),
-    "status": ("steps.status", "print every date's state from job control"),
-    "show": ("steps.show", "print where the report is and a few of its rows"),
-    "demo-data": ("steps.demo_data", "write realistic Xetra-format source files"),
-    "workflows": ("workflows.cli", "render the Argo manifests (workflows render --out DIR)"),
-    "argo": ("workflows.cli", "apply, submit, backfill or retry on an Argo server"),
+    "run": (
+        "xetra_etl.steps.run",
+        "run the whole pipeline locally (discover, per-date steps, merge)",
+    ),
+    "check": ("xetra_etl.steps.check", "validate the config and reach the source and the target"),
+    "discover": ("xetra_etl.steps.discover", "write the JSON list of dates that need work"),
+    "extract": ("xetra_etl.steps.extract", "stage the daily aggregates of a work item's dates"),
+    "transform": ("xetra_etl.steps.transform", "compute a work item's report rows"),
+    "load": ("xetra_etl.steps.load", "write a work item's partitions and mark its dates done"),
+    "merge": (
+        "xetra_etl.steps.merge",
+        "record the run, rebuild the meta file, write the run summary",
+    ),
+    "notify": ("xetra_etl.steps.notify", "post the run's summary to a webhook (Argo exit hook)"),
+    "status": ("xetra_etl.steps.status", "print every date's state from job control"),
+    "show": ("xetra_etl.steps.show", "print where the report is and a few of its rows"),
+    "demo-data": ("xetra_etl.steps.demo_data", "write realistic Xetra-format source files"),
+    "workflows": (
+        "xetra_etl.workflows.cli",
+        "render the Argo manifests (workflows render --out DIR)",
+    ),
+    "argo": ("xetra_etl.workflows.cli", "apply, submit, backfill or retry on an Argo server"),
 }
 
 
@@ -43,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(usage())
         return 0
     if args[0] in {"-V", "--version"}:
-        from common.infra.naming import version
+        from xetra_etl.common.infra.naming import version
 
         sys.stdout.write(f"xetra-etl {version()}\n")
         return 0
@@ -54,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     module_name = COMMANDS[command][0]
     module = __import__(module_name, fromlist=["main"])
     step_main: Callable[[Sequence[str]], int] = module.main
-    if module_name == "workflows.cli":
+    if module_name == "xetra_etl.workflows.cli":
         return step_main([command, *rest])  # the group word sets the usage's program name
     return step_main(rest)
 

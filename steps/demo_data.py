@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from common.entrypoints.entry import exit_code_for, optional_date_arg, positive_int
-from common.infra import logs
-from common.infra.errors import XetraEtlError
+from xetra_etl.common.entrypoints.entry import exit_code_for, optional_date_arg, positive_int
+from xetra_etl.common.infra import logs
+from xetra_etl.common.infra.errors import XetraEtlError
 
 
 def build_parser(prog: str = "xetra-etl demo-data") -> argparse.ArgumentParser:
@@ -45,9 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure()
     logs.set_context(step="demo-data")
     try:
-        from common.adapters.storage.factory import open_store
-        from common.adapters.storage.local import LocalStore
-        from common.app.demo_data import generate
+        from xetra_etl.common.adapters.storage.factory import open_store
+        from xetra_etl.common.adapters.storage.local import LocalStore
+        from xetra_etl.common.app.demo_data import generate
 
         if args.first_date is None:
             parser.error("--first-date: expected YYYY-MM-DD, got an empty value")

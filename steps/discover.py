@@ -6,8 +6,8 @@ import argparse
 import datetime as dt
 from collections.abc import Sequence
 
-from common.app.discover import discover
-from common.entrypoints.entry import (
+from xetra_etl.common.app.discover import discover
+from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
     add_run_id_arg,
@@ -16,7 +16,7 @@ from common.entrypoints.entry import (
     run_step,
     write_output,
 )
-from common.infra.config import Config
+from xetra_etl.common.infra.config import Config
 
 STEP = "discover"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from common.entrypoints.entry import date_step_parser, run_date_step
-from common.infra.tuning import tune_data_process
+from xetra_etl.common.entrypoints.entry import date_step_parser, run_date_step
+from xetra_etl.common.infra.tuning import tune_data_process
 
 STEP = "load"
 DESCRIPTION = (
@@ -20,7 +20,7 @@ def build_parser(prog: str = "xetra-etl load") -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     tune_data_process()
-    from common.app.load import load
+    from xetra_etl.common.app.load import load
 
     return run_date_step(STEP, build_parser(), argv, load)
 

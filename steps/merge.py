@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from common.app.merge import merge
-from common.entrypoints.entry import (
+from xetra_etl.common.app.merge import merge
+from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_out_arg,
     add_run_id_arg,
@@ -14,7 +14,7 @@ from common.entrypoints.entry import (
     run_step,
     write_output,
 )
-from common.infra.config import Config
+from xetra_etl.common.infra.config import Config
 
 STEP = "merge"
 

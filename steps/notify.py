@@ -7,8 +7,8 @@ import logging
 import os
 from collections.abc import Sequence
 
-from common.app.notify import parse_failures, post, summary
-from common.entrypoints.entry import (
+from xetra_etl.common.app.notify import parse_failures, post, summary
+from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_out_arg,
     add_run_id_arg,
@@ -16,7 +16,7 @@ from common.entrypoints.entry import (
     run_step,
     write_output,
 )
-from common.infra.config import Config
+from xetra_etl.common.infra.config import Config
 
 STEP = "notify"
 WEBHOOK_ENV = "XETRA_WEBHOOK_URL"

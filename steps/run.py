@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from common.entrypoints.entry import (
+from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
     add_run_id_arg,
@@ -18,12 +18,12 @@ from common.entrypoints.entry import (
     positive_int,
     run_step,
 )
-from common.infra.config import Config
-from common.infra.tuning import tune_data_process
+from xetra_etl.common.infra.config import Config
+from xetra_etl.common.infra.tuning import tune_data_process
 
 if TYPE_CHECKING:
-    from common.app.merge import RunSummary
-    from common.entrypoints.localrun import RunResult
+    from xetra_etl.common.app.merge import RunSummary
+    from xetra_etl.common.entrypoints.localrun import RunResult
 
 STEP = "run"
 
@@ -104,7 +104,7 @@ def interrupted_json(run_id: str, result: RunResult) -> str:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    from common.entrypoints.localrun import run_local
+    from xetra_etl.common.entrypoints.localrun import run_local
 
     ctx = build_context(config, args.run_id)
     first = args.first_date or config.pipeline.first_date

@@ -7,15 +7,15 @@ import io
 import sys
 from collections.abc import Sequence
 
-from common.entrypoints.entry import (
+from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     build_context,
     optional_date_arg,
     positive_int,
     run_step,
 )
-from common.infra.config import Config
-from common.infra.errors import InputMissingError
+from xetra_etl.common.infra.config import Config
+from xetra_etl.common.infra.errors import InputMissingError
 
 STEP = "show"
 

@@ -7,8 +7,8 @@ import json
 import sys
 from collections.abc import Sequence
 
-from common.adapters.catalog import list_partitions
-from common.domain.jobcontrol import (
+from xetra_etl.common.adapters.catalog import list_partitions
+from xetra_etl.common.domain.jobcontrol import (
     DateRecord,
     PartitionFile,
     Reason,
@@ -16,8 +16,8 @@ from common.domain.jobcontrol import (
     partition_problem,
     render_meta,
 )
-from common.entrypoints.entry import add_config_arg, build_context, run_step
-from common.infra.config import Config
+from xetra_etl.common.entrypoints.entry import add_config_arg, build_context, run_step
+from xetra_etl.common.infra.config import Config
 
 STEP = "status"
 

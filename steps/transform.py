@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from common.entrypoints.entry import date_step_parser, run_date_step
-from common.infra.tuning import tune_data_process
+from xetra_etl.common.entrypoints.entry import date_step_parser, run_date_step
+from xetra_etl.common.infra.tuning import tune_data_process
 
 STEP = "transform"
 DESCRIPTION = (
@@ -21,7 +21,7 @@ def build_parser(prog: str = "xetra-etl transform") -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     tune_data_process()
-    from common.app.transform import transform
+    from xetra_etl.common.app.transform import transform
 
     return run_date_step(STEP, build_parser(), argv, transform)
 

@@ -20,9 +20,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from common.adapters.storage import ObjectStore
-from common.adapters.storage.local import LocalStore
-from common.adapters.storage.s3 import S3Store, make_client
 from tests.s3servers import (
     AWS_ENV_TO_CLEAR,
     S3Bucket,
@@ -33,6 +30,9 @@ from tests.s3servers import (
     running_moto,
     running_seaweedfs,
 )
+from xetra_etl.common.adapters.storage import ObjectStore
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -11,9 +11,9 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 
-from common.adapters.storage.base import ObjectStore
-from common.domain.columns import XETRA_HEADER_NAMES
-from common.domain.source_layout import SourceObject, select_objects
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
+from xetra_etl.common.domain.source_layout import SourceObject, select_objects
 
 Row = dict[str, object]
 

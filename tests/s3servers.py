@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from common.adapters.storage import ObjectStore, open_store
+from xetra_etl.common.adapters.storage import ObjectStore, open_store
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from common.infra.naming import DEFAULT_REGISTRY, version
-from workflows.backfill import month_windows
-from workflows.operations import (
+from xetra_etl.common.infra.naming import DEFAULT_REGISTRY, version
+from xetra_etl.workflows.backfill import month_windows
+from xetra_etl.workflows.operations import (
     ArgoApi,
     ArgoConfigError,
     ArgoOperations,
@@ -25,8 +25,8 @@ from workflows.operations import (
     service_from_env,
     submit_request,
 )
-from workflows.render import documents, write_manifests
-from workflows.settings import DEFAULT_NAMESPACE, RenderSettings
+from xetra_etl.workflows.render import documents, write_manifests
+from xetra_etl.workflows.settings import DEFAULT_NAMESPACE, RenderSettings
 
 ApiFactory = Callable[[str], ArgoApi]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from hera.workflows import CronWorkflow
 from hera.workflows import models as m
 
-from common.infra.naming import PROJECT
-from workflows.settings import CRON_WORKFLOW, PIPELINE_TEMPLATE, RenderSettings
+from xetra_etl.common.infra.naming import PROJECT
+from xetra_etl.workflows.settings import CRON_WORKFLOW, PIPELINE_TEMPLATE, RenderSettings
 
 
 def weekly_cron(settings: RenderSettings) -> CronWorkflow:

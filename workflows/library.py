@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from hera.workflows import Container, Parameter, WorkflowTemplate
 from hera.workflows import models as m
 
-from common.infra.errors import ExitCode
-from common.infra.naming import (
+from xetra_etl.common.infra.errors import ExitCode
+from xetra_etl.common.infra.naming import (
     CONFIG_PATH_IN_POD,
     OUTPUTS_DIR_IN_POD,
     PROJECT,
@@ -26,7 +26,7 @@ from common.infra.naming import (
     console_script,
     image_ref,
 )
-from workflows.settings import (
+from xetra_etl.workflows.settings import (
     CONFIG_MAP,
     CONFIG_MAP_KEY,
     ENDPOINT_KEY,
@@ -98,7 +98,7 @@ STEP_SPECS: dict[str, StepSpec] = {
     "merge": StepSpec("merge", ("run-id",), (("--out", SUMMARY),)),
     "notify": StepSpec("notify", ("run-id", "status", "failures"), (("--out", SUMMARY),)),
 }
-assert tuple(STEP_SPECS) == STEPS, "every step in common.infra.naming needs a spec here"
+assert tuple(STEP_SPECS) == STEPS, "every step in xetra_etl.common.infra.naming needs a spec here"
 
 
 def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> m.EnvVar:

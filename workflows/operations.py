@@ -15,9 +15,9 @@ from hera.exceptions import AlreadyExists
 from hera.workflows import CronWorkflow, WorkflowsService, WorkflowTemplate
 from hera.workflows import models as m
 
-from common.infra.naming import PROJECT
-from workflows.backfill import DateWindow
-from workflows.settings import PIPELINE_TEMPLATE
+from xetra_etl.common.infra.naming import PROJECT
+from xetra_etl.workflows.backfill import DateWindow
+from xetra_etl.workflows.settings import PIPELINE_TEMPLATE
 
 ARGO_SERVER_ENV = "ARGO_SERVER"
 ARGO_TOKEN_ENV = "ARGO_TOKEN"

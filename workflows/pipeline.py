@@ -17,8 +17,8 @@ from __future__ import annotations
 from hera.workflows import DAG, Parameter, Task, WorkflowTemplate
 from hera.workflows import models as m
 
-from common.infra.naming import PROJECT
-from workflows.settings import (
+from xetra_etl.common.infra.naming import PROJECT
+from xetra_etl.workflows.settings import (
     LIBRARY_TEMPLATE,
     MUTEX,
     PIPELINE_TEMPLATE,

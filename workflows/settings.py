@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from common.infra.naming import DEFAULT_REGISTRY, PROJECT, version
+from xetra_etl.common.infra.naming import DEFAULT_REGISTRY, PROJECT, version
 
 DEFAULT_NAMESPACE = "xetra"
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common.adapters.storage.base import ObjectStore
-from common.domain.jobcontrol import PartitionFile
-from common.domain.source_layout import SourceDate, SourceObject, parse_key, select_objects
-from common.infra.errors import SourceNotFoundError, StorageError
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.domain.jobcontrol import PartitionFile
+from xetra_etl.common.domain.source_layout import (
+    SourceDate,
+    SourceObject,
+    parse_key,
+    select_objects,
+)
+from xetra_etl.common.infra.errors import SourceNotFoundError, StorageError
 
 SOURCE_LAYOUT = "<YYYY-MM-DD>/<YYYY-MM-DD>_BINS_XETR<hh>.csv"
 # How many keys the check of an apparently empty source looks at before it gives up looking for

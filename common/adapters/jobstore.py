@@ -18,10 +18,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from common.adapters.storage.base import ObjectStore
-from common.adapters.target_layout import TargetLayout
-from common.domain.jobcontrol import DateRecord, parse_meta, render_meta
-from common.infra.errors import (
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.target_layout import TargetLayout
+from xetra_etl.common.domain.jobcontrol import DateRecord, parse_meta, render_meta
+from xetra_etl.common.infra.errors import (
     LockHeldError,
     ObjectNotFoundError,
     PreconditionFailedError,

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.adapters.sourceio import (
+from xetra_etl.common.adapters.sourceio import (
     JoinedObjects,
     Stream,
     join_objects,
@@ -31,16 +31,16 @@ from common.adapters.sourceio import (
     parse_csv,
     read_bars,
 )
-from common.adapters.storage.base import ObjectStore
-from common.adapters.storage.local import LocalStore
-from common.app.reading import DateBars
-from common.domain.report import BAR_SCHEMA
-from common.domain.rules import first_broken_row
-from common.domain.source_layout import SourceDate
-from common.infra.config import SourceConfig
-from common.infra.errors import SourceDataError
-from common.infra.faults import crash_point
-from common.kernels import first_rows_of_minutes, hh_mm_minutes, not_hh_mm, quick_check
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.reading import DateBars
+from xetra_etl.common.domain.report import BAR_SCHEMA
+from xetra_etl.common.domain.rules import first_broken_row
+from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.infra.config import SourceConfig
+from xetra_etl.common.infra.errors import SourceDataError
+from xetra_etl.common.infra.faults import crash_point
+from xetra_etl.common.kernels import first_rows_of_minutes, hh_mm_minutes, not_hh_mm, quick_check
 
 
 class SourceReader:
@@ -159,9 +159,9 @@ class SourceReader:
 def _object_reader(store: ObjectStore) -> Callable[[str], bytes | Stream]:
     """How to read one object: through obstore from S3 (half botocore's CPU per GET), else
     through the store. (An S3 store's module is loaded when there is one: no import here.)"""
-    s3 = sys.modules.get("common.adapters.storage.s3")
+    s3 = sys.modules.get("xetra_etl.common.adapters.storage.s3")
     if s3 is not None and isinstance(store, s3.S3Store):
-        from common.adapters.storage.s3_reads import object_reader
+        from xetra_etl.common.adapters.storage.s3_reads import object_reader
 
         return object_reader(store)
     return lambda key: store.get(key).data

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.csv as pv
 
-from common.domain.report import BAR_SCHEMA
-from common.domain.rules import first_broken_row
-from common.infra.errors import SourceDataError
-from common.kernels import not_hh_mm
+from xetra_etl.common.domain.report import BAR_SCHEMA
+from xetra_etl.common.domain.rules import first_broken_row
+from xetra_etl.common.infra.errors import SourceDataError
+from xetra_etl.common.kernels import not_hh_mm
 
 _TYPES: dict[str, pa.DataType] = {
     "isin": pa.string(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from common.infra.config import TargetConfig
+from xetra_etl.common.infra.config import TargetConfig
 
 
 @dataclass(frozen=True)

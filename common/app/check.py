@@ -9,10 +9,10 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from common.adapters.catalog import list_planned_source_dates
-from common.adapters.storage.base import ObjectStore
-from common.adapters.target_layout import TargetLayout
-from common.infra.errors import XetraEtlError
+from xetra_etl.common.adapters.catalog import list_planned_source_dates
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.target_layout import TargetLayout
+from xetra_etl.common.infra.errors import XetraEtlError
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from common.adapters.jobstore import JobStore
-from common.adapters.storage.base import ObjectStore
-from common.adapters.target_layout import TargetLayout
-from common.app.reading import DateReader
-from common.domain.jobcontrol import mark_failed, window_digest
-from common.infra.config import Config
-from common.infra.errors import DateFailedError, ExitCode, XetraEtlError
-from common.infra.logs import date_context
+from xetra_etl.common.adapters.jobstore import JobStore
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.target_layout import TargetLayout
+from xetra_etl.common.app.reading import DateReader
+from xetra_etl.common.domain.jobcontrol import mark_failed, window_digest
+from xetra_etl.common.infra.config import Config
+from xetra_etl.common.infra.errors import DateFailedError, ExitCode, XetraEtlError
+from xetra_etl.common.infra.logs import date_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,12 +13,12 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from common.adapters.catalog import list_partitions, list_planned_source_dates
-from common.app.context import StepContext, utc_now
-from common.domain.dates import chunked, format_work_item, lookback_start
-from common.domain.jobcontrol import dates_needing_work
-from common.domain.source_layout import SourceDate
-from common.infra.errors import ConfigError
+from xetra_etl.common.adapters.catalog import list_partitions, list_planned_source_dates
+from xetra_etl.common.app.context import StepContext, utc_now
+from xetra_etl.common.domain.dates import chunked, format_work_item, lookback_start
+from xetra_etl.common.domain.jobcontrol import dates_needing_work
+from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.infra.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

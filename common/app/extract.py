@@ -13,12 +13,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.adapters.catalog import list_source_dates
-from common.adapters.parquetio import from_parquet, to_parquet
-from common.app.context import StepContext
-from common.domain.source_layout import SourceDate
-from common.infra.errors import InputMissingError, ObjectNotFoundError
-from common.kernels import daily_aggregates
+from xetra_etl.common.adapters.catalog import list_source_dates
+from xetra_etl.common.adapters.parquetio import from_parquet, to_parquet
+from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.infra.errors import InputMissingError, ObjectNotFoundError
+from xetra_etl.common.kernels import daily_aggregates
 
 log = logging.getLogger(__name__)
 

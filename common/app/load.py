@@ -14,11 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.adapters.parquetio import from_parquet, to_parquet
-from common.app.context import StepContext, utc_now
-from common.domain.jobcontrol import DateRecord, PartitionFile, State
-from common.infra.errors import InputMissingError, ObjectNotFoundError
-from common.infra.faults import crash_point
+from xetra_etl.common.adapters.parquetio import from_parquet, to_parquet
+from xetra_etl.common.app.context import StepContext, utc_now
+from xetra_etl.common.domain.jobcontrol import DateRecord, PartitionFile, State
+from xetra_etl.common.infra.errors import InputMissingError, ObjectNotFoundError
+from xetra_etl.common.infra.faults import crash_point
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common.app.context import StepContext, utc_now
-from common.app.discover import Plan
-from common.domain.jobcontrol import State
-from common.infra.errors import InputMissingError, ObjectNotFoundError
-from common.infra.faults import crash_point
+from xetra_etl.common.app.context import StepContext, utc_now
+from xetra_etl.common.app.discover import Plan
+from xetra_etl.common.domain.jobcontrol import State
+from xetra_etl.common.infra.errors import InputMissingError, ObjectNotFoundError
+from xetra_etl.common.infra.faults import crash_point
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from common.app.context import StepContext
-from common.infra.errors import ObjectNotFoundError, StorageTransientError
+from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.infra.errors import ObjectNotFoundError, StorageTransientError
 
 log = logging.getLogger(__name__)
 

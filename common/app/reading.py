@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from common.domain.source_layout import SourceDate
+from xetra_etl.common.domain.source_layout import SourceDate
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from common.adapters.catalog import list_source_dates
-from common.adapters.parquetio import to_parquet
-from common.app.context import StepContext
-from common.app.extract import aggregates_for
-from common.domain.dates import lookback_start, lookback_window
-from common.domain.quality import quality_checks
-from common.domain.report import report_rows
-from common.domain.source_layout import SourceDate
-from common.infra.errors import InputMissingError, PreviousCloseUnknownError, XetraEtlError
+from xetra_etl.common.adapters.catalog import list_source_dates
+from xetra_etl.common.adapters.parquetio import to_parquet
+from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.app.extract import aggregates_for
+from xetra_etl.common.domain.dates import lookback_start, lookback_window
+from xetra_etl.common.domain.quality import quality_checks
+from xetra_etl.common.domain.report import report_rows
+from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.infra.errors import (
+    InputMissingError,
+    PreviousCloseUnknownError,
+    XetraEtlError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from common.domain.dates import lookback_window
-from common.domain.source_layout import inputs_fingerprint
+from xetra_etl.common.domain.dates import lookback_window
+from xetra_etl.common.domain.source_layout import inputs_fingerprint
 
 
 class State(StrEnum):

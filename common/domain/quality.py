@@ -12,7 +12,7 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.domain.isin import is_valid
+from xetra_etl.common.domain.isin import is_valid
 
 ROW_DROP_WARNING = 0.5  # warn when fewer than half as many securities traded as on the last date
 

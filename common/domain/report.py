@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Canonical minute-bar columns after reading (see common.domain.columns.SOURCE_COLUMNS).
+# Canonical minute-bar columns after reading (see xetra_etl.common.domain.columns.SOURCE_COLUMNS).
 BAR_SCHEMA = pa.schema(
     [
         ("isin", pa.string()),

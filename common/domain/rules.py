@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.domain.columns import SOURCE_COLUMNS
+from xetra_etl.common.domain.columns import SOURCE_COLUMNS
 
 Op = Literal["null", "other_date", "not_hh_mm", "not_12_chars", "lt", "le", "gt"]
 
@@ -82,7 +82,7 @@ def first_broken_row(
     """The first row of `table` (canonical source columns, any encoding) that breaks a rule.
 
     `not_hh_mm` marks the times that are not `hh:mm`: one implementation of that check serves
-    both this check and the quick one (see `common.kernels.not_hh_mm`).
+    both this check and the quick one (see `xetra_etl.common.kernels.not_hh_mm`).
     """
     firsts = []
     for rule in RULES:

@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from common.adapters.source_reader import SourceReader
-from common.adapters.storage.factory import open_store
-from common.app.context import StepContext, for_each_date, new_run_id
-from common.domain.dates import parse_date, parse_work_item
-from common.infra import logs
-from common.infra.config import Config, load_config
-from common.infra.errors import ConfigError, ExitCode, XetraEtlError
-from common.infra.termination import write_termination_message
+from xetra_etl.common.adapters.source_reader import SourceReader
+from xetra_etl.common.adapters.storage.factory import open_store
+from xetra_etl.common.app.context import StepContext, for_each_date, new_run_id
+from xetra_etl.common.domain.dates import parse_date, parse_work_item
+from xetra_etl.common.infra import logs
+from xetra_etl.common.infra.config import Config, load_config
+from xetra_etl.common.infra.errors import ConfigError, ExitCode, XetraEtlError
+from xetra_etl.common.infra.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
 

@@ -36,18 +36,23 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from common.adapters.jobstore import RunLock
-from common.app.context import StepContext, for_each_date
-from common.app.discover import Plan, list_for_plan, plan_from_listing
-from common.app.extract import aggregates_for
-from common.app.load import write_report
-from common.app.merge import RunSummary, merge
-from common.app.transform import needs_previous_close, report_for
-from common.domain.dates import lookback_start, lookback_window
-from common.domain.source_layout import SourceDate
-from common.infra import logs
-from common.infra.errors import DateFailedError, ExitCode, PreviousCloseUnknownError, XetraEtlError
-from common.infra.faults import crash_point
+from xetra_etl.common.adapters.jobstore import RunLock
+from xetra_etl.common.app.context import StepContext, for_each_date
+from xetra_etl.common.app.discover import Plan, list_for_plan, plan_from_listing
+from xetra_etl.common.app.extract import aggregates_for
+from xetra_etl.common.app.load import write_report
+from xetra_etl.common.app.merge import RunSummary, merge
+from xetra_etl.common.app.transform import needs_previous_close, report_for
+from xetra_etl.common.domain.dates import lookback_start, lookback_window
+from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.infra import logs
+from xetra_etl.common.infra.errors import (
+    DateFailedError,
+    ExitCode,
+    PreviousCloseUnknownError,
+    XetraEtlError,
+)
+from xetra_etl.common.infra.faults import crash_point
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
-from common.infra.errors import ConfigError
+from xetra_etl.common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
+from xetra_etl.common.infra.errors import ConfigError
 
 ENV_PREFIX = "XETRA__"
 

@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from common.adapters.jobstore import JobStore, RunLock
-from common.adapters.storage.base import ObjectStore
-from common.adapters.storage.local import LocalStore
-from common.adapters.target_layout import TargetLayout
-from common.domain.jobcontrol import DateRecord, State
-from common.infra.errors import LockHeldError, ObjectNotFoundError, PreconditionFailedError
+from xetra_etl.common.adapters.jobstore import JobStore, RunLock
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.adapters.target_layout import TargetLayout
+from xetra_etl.common.domain.jobcontrol import DateRecord, State
+from xetra_etl.common.infra.errors import (
+    LockHeldError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+)
 
 DAY = dt.date(2021, 1, 5)
 LAYOUT = TargetLayout("reports/daily", "_meta", "_staging", "_runs")

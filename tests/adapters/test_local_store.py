@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from common.adapters.storage import open_store
-from common.adapters.storage.local import LocalStore
-from common.infra.errors import ExitCode, StorageError
+from xetra_etl.common.adapters.storage import open_store
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.infra.errors import ExitCode, StorageError
 
 ESCAPING_KEYS = ["../x", "a/../../x", "../store-sibling/x", "/etc/passwd"]
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from common.adapters.storage import ObjectStore, open_store
-from common.adapters.storage.s3 import S3Store, make_client
-from common.infra.errors import (
+from tests.s3servers import S3Bucket, S3Server, closed_port, new_bucket_name
+from xetra_etl.common.adapters.storage import ObjectStore, open_store
+from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
+from xetra_etl.common.infra.errors import (
     ExitCode,
     ObjectNotFoundError,
     StorageError,
     StorageTransientError,
     XetraEtlError,
 )
-from tests.s3servers import S3Bucket, S3Server, closed_port, new_bucket_name
 
 Operation = Callable[[ObjectStore], object]
 
@@ -113,7 +113,7 @@ def test_s3_bucket_env_lets_a_subprocess_write_when_passed_to_it(s3_bucket: S3Bu
     # What end-to-end tests do with a console script: only the environment points it at the
     # server, as in a pod.
     script = (
-        "import sys; from common.adapters.storage import open_store; "
+        "import sys; from xetra_etl.common.adapters.storage import open_store; "
         "open_store(sys.argv[1]).put('from-subprocess', b'ok')"
     )
     env = {**os.environ, **s3_bucket.env()}

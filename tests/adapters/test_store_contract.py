@@ -14,16 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from common.adapters.storage import ObjectStore
-from common.adapters.storage.base import Blob
-from common.infra.errors import (
+from tests.s3servers import StoreTarget
+from xetra_etl.common.adapters.storage import ObjectStore
+from xetra_etl.common.adapters.storage.base import Blob
+from xetra_etl.common.infra.errors import (
     ExitCode,
     InputMissingError,
     ObjectNotFoundError,
     PreconditionFailedError,
     XetraEtlError,
 )
-from tests.s3servers import StoreTarget
 
 # ---------------------------------------------------------------------------------------------
 # Reading and writing

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from common.adapters.storage.local import LocalStore
-from common.app.demo_data import generate
-from common.domain.jobcontrol import DateRecord
 from tests import oracle
 from tests.badinput.corpus import CASES, Case
 from tests.e2e.conftest import Place
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.demo_data import generate
+from xetra_etl.common.domain.jobcontrol import DateRecord
 
 pytestmark = pytest.mark.e2e
 

@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from common.adapters.storage.base import ObjectStore
-from common.adapters.storage.factory import open_store
-from common.adapters.storage.local import LocalStore
-from common.app.demo_data import generate
 from tests import oracle
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.storage.factory import open_store
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.demo_data import generate
 
 FIRST_DATA = dt.date(2021, 3, 1)  # data starts before the first reported date
 FIRST = dt.date(2021, 3, 3)

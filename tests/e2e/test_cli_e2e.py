@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from common.infra.naming import version
 from tests.e2e.conftest import LAST, Place, console_script
+from xetra_etl.common.infra.naming import version
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from common.infra.naming import STEPS
-from steps.cli import COMMANDS
 from tests.e2e.conftest import LAST, Place, console_script, failed, processed
 from tests.s3servers import closed_port
+from xetra_etl.common.infra.naming import STEPS
+from xetra_etl.steps.cli import COMMANDS
 
 pytestmark = pytest.mark.e2e
 
@@ -162,9 +162,9 @@ def test_the_transform_step_says_which_window_date_failed(local_place: Place) ->
 def test_a_second_run_waits_for_nobody_and_exits_75_while_the_lock_is_held(
     local_place: Place,
 ) -> None:
-    from common.adapters.jobstore import RunLock
-    from common.entrypoints.entry import build_context
-    from common.infra.config import load_config
+    from xetra_etl.common.adapters.jobstore import RunLock
+    from xetra_etl.common.entrypoints.entry import build_context
+    from xetra_etl.common.infra.config import load_config
 
     config_path = local_place.write_config()
     config = load_config(config_path, env={})

@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from common.adapters.storage.local import LocalStore
-from common.app.demo_data import generate
 from tests import oracle
 from tests.e2e.conftest import LAST, Place, console_script
 from tests.faultproxy import FaultPlan, fault_proxy
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.demo_data import generate
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from common.infra.naming import (
+from images import build, lock
+from images.requirements import requirements
+from xetra_etl.common.infra.naming import (
     DEFAULT_REGISTRY,
     IMAGES,
     STEP_IMAGE,
@@ -22,9 +24,7 @@ from common.infra.naming import (
     console_script,
     image_ref,
 )
-from images import build, lock
-from images.requirements import requirements
-from workflows.settings import RUN_AS_USER
+from xetra_etl.workflows.settings import RUN_AS_USER
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES_DIR = ROOT / "images"
@@ -112,7 +112,7 @@ def test_dockerignore_admits_only_the_build_inputs_when_read() -> None:
     assert rules[0] == "*"
     admitted = {line[1:].rstrip("/") for line in rules if line.startswith("!")}
     assert admitted == {
-        "pyproject.toml", "README.md", "common", "steps",
+        "pyproject.toml", "README.md", "xetra_etl/__init__.py", "common", "steps",
         "images/constraints.txt", "images/requirements.py",
     }  # fmt: skip
     for image in IMAGES:

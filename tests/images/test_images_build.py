@@ -13,14 +13,6 @@ from typing import Any
 
 import pytest
 
-from common.infra.naming import (
-    CONFIG_PATH_IN_POD,
-    IMAGES,
-    STEP_IMAGE,
-    STEPS,
-    console_script,
-    image_ref,
-)
 from tests.argo_sim import FAILED, SUCCEEDED, ArgoSim
 from tests.argo_sim.cluster import minikube_artifact_repository
 from tests.e2e.conftest import LAST, Place, make_place
@@ -34,8 +26,16 @@ from tests.images.buildah import (
     run,
 )
 from tests.images.conftest import BuiltImages
-from workflows.render import rendered_files
-from workflows.settings import RUN_AS_USER, RenderSettings
+from xetra_etl.common.infra.naming import (
+    CONFIG_PATH_IN_POD,
+    IMAGES,
+    STEP_IMAGE,
+    STEPS,
+    console_script,
+    image_ref,
+)
+from xetra_etl.workflows.render import rendered_files
+from xetra_etl.workflows.settings import RUN_AS_USER, RenderSettings
 
 pytestmark = pytest.mark.images
 

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from common.infra.config import parse_config
 from tests.workflows.argo_schema_check import errors as argo_errors
 from tests.workflows.argo_schema_check import validator
-from workflows.render import rendered_files
-from workflows.settings import (
+from xetra_etl.common.infra.config import parse_config
+from xetra_etl.workflows.render import rendered_files
+from xetra_etl.workflows.settings import (
     CONFIG_MAP,
     CONFIG_MAP_KEY,
     ENDPOINT_KEY,

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from common.adapters.source_reader import SourceReader
-from common.adapters.storage.local import LocalStore
-from common.app.context import StepContext
-from common.domain.jobcontrol import DateRecord, State
-from common.infra.config import Config, parse_config
 from tests.e2e.conftest import LAST, Place, console_script
+from xetra_etl.common.adapters.source_reader import SourceReader
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.domain.jobcontrol import DateRecord, State
+from xetra_etl.common.infra.config import Config, parse_config
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +78,7 @@ def test_job_control_loses_no_update_when_writers_race(tmp_path: object) -> None
     ctx = _context(config, tmp_path, "check")
     final = ctx.jobs.rebuild_meta()
     assert sorted(final) == days
-    from common.domain.jobcontrol import parse_meta
+    from xetra_etl.common.domain.jobcontrol import parse_meta
 
     meta = parse_meta(LocalStore(tmp_path).get(ctx.layout.meta_key).data)
     assert sorted(meta) == days

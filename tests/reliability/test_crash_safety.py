@@ -17,9 +17,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from common.adapters.parquetio import from_parquet
-from common.domain.jobcontrol import DateRecord, State
 from tests.e2e.conftest import LAST, Place, console_script
+from xetra_etl.common.adapters.parquetio import from_parquet
+from xetra_etl.common.domain.jobcontrol import DateRecord, State
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -77,8 +77,8 @@ def assert_consistent(place: Place) -> None:
 
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
-    from common.adapters.storage.local import LocalStore
     from tests.e2e.conftest import write_demo
+    from xetra_etl.common.adapters.storage.local import LocalStore
 
     tmp = tmp_path_factory.mktemp("undisturbed")
     place = Place("local", str(tmp / "source"), str(tmp / "target"), {}, tmp)

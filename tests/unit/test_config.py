@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from common.infra.config import load_config, parse_config
-from common.infra.errors import ConfigError, ExitCode
+from xetra_etl.common.infra.config import load_config, parse_config
+from xetra_etl.common.infra.errors import ConfigError, ExitCode
 
 FIVE_LINES = """\
 source:

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from common.domain.dates import chunked, format_work_item, parse_date, parse_work_item
+from xetra_etl.common.domain.dates import chunked, format_work_item, parse_date, parse_work_item
 
 
 def test_parse_date_accepts_only_iso_calendar_dates() -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from common.domain.dates import lookback_window
-from common.entrypoints.entry import find_config
-from common.infra.errors import ConfigError, ExitCode
-from steps.cli import COMMANDS
+from xetra_etl.common.domain.dates import lookback_window
+from xetra_etl.common.entrypoints.entry import find_config
+from xetra_etl.common.infra.errors import ConfigError, ExitCode
+from xetra_etl.steps.cli import COMMANDS
 
 
 def all_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -104,9 +104,11 @@ def test_importing_steps_and_common_changes_nothing_in_the_process() -> None:
     probe = """
 import gc, json, os, sys
 before = dict(os.environ)
-import common, common.entrypoints.entry, common.entrypoints.localrun, common.infra.tuning
-import steps, steps.cli
-import steps.run, steps.extract, steps.transform, steps.load, steps.status, steps.show
+import xetra_etl.common, xetra_etl.steps, xetra_etl.steps.cli
+import xetra_etl.common.entrypoints.entry, xetra_etl.common.entrypoints.localrun
+import xetra_etl.common.infra.tuning
+import xetra_etl.steps.run, xetra_etl.steps.extract, xetra_etl.steps.transform
+import xetra_etl.steps.load, xetra_etl.steps.status, xetra_etl.steps.show
 print(json.dumps({
     "env_changed": sorted(set(os.environ.items()) ^ set(before.items())),
     "frozen": gc.get_freeze_count(),
@@ -125,7 +127,7 @@ print(json.dumps({
 def test_tuning_the_data_process_sets_what_it_says() -> None:
     probe = """
 import gc, json, os, sys
-from common.infra.tuning import tune_data_process
+from xetra_etl.common.infra.tuning import tune_data_process
 tune_data_process()
 print(json.dumps({
     "openblas": os.environ.get("OPENBLAS_NUM_THREADS"),

@@ -32,17 +32,28 @@ _NO_IO = (
     "pyarrow.dataset",
     "pyarrow.fs",
 )
-_OUTER_LAYERS = ("common.app", "common.adapters", "common.entrypoints", "steps", "workflows")
+_OUTER_LAYERS = (
+    "xetra_etl.common.app",
+    "xetra_etl.common.adapters",
+    "xetra_etl.common.entrypoints",
+    "xetra_etl.steps",
+    "xetra_etl.workflows",
+)
 _CONCRETE_ADAPTERS = (
-    "common.adapters.storage.s3",
-    "common.adapters.storage.local",
-    "common.adapters.storage.factory",
-    "common.adapters.sourceio",
-    "common.adapters.source_reader",
+    "xetra_etl.common.adapters.storage.s3",
+    "xetra_etl.common.adapters.storage.local",
+    "xetra_etl.common.adapters.storage.factory",
+    "xetra_etl.common.adapters.sourceio",
+    "xetra_etl.common.adapters.source_reader",
     "boto3",
     "botocore",
     "obstore",
 )
+
+
+# In the repository `common`, `steps` and `workflows` are also importable under their bare names
+# (the repository root is on sys.path); an installed wheel has only `xetra_etl.*`.
+_BARE_PACKAGES = ("common", "steps", "workflows")
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,12 @@ class ImportRule:
 RULES = (
     ImportRule(
         "common/domain",
-        (*_NO_IO, *_OUTER_LAYERS, "common.infra", "common.kernels"),
+        (*_NO_IO, *_OUTER_LAYERS, "xetra_etl.common.infra", "xetra_etl.common.kernels"),
         "the domain is pure: no I/O, no YAML, nothing of the layers around it",
     ),
     ImportRule(
         "common/kernels.py",
-        (*_NO_IO, *_OUTER_LAYERS, "common.infra"),
+        (*_NO_IO, *_OUTER_LAYERS, "xetra_etl.common.infra"),
         "kernels compute, they read nothing",
     ),
     ImportRule(
@@ -70,17 +81,32 @@ RULES = (
     ),
     ImportRule(
         "common/app",
-        (*_CONCRETE_ADAPTERS, "common.entrypoints", "steps", "workflows"),
+        (
+            *_CONCRETE_ADAPTERS,
+            "xetra_etl.common.entrypoints",
+            "xetra_etl.steps",
+            "xetra_etl.workflows",
+        ),
         "the application sees only interfaces",
     ),
     ImportRule(
         "common/adapters",
-        ("common.entrypoints", "steps", "workflows"),
+        ("xetra_etl.common.entrypoints", "xetra_etl.steps", "xetra_etl.workflows"),
         "adapters are wired by the entry points, never the other way round",
     ),
     ImportRule(
+        ".",
+        _BARE_PACKAGES,
+        "the project's packages are imported through the xetra_etl namespace, as installed",
+    ),
+    ImportRule(
         "workflows",
-        ("steps", "common.app", "common.adapters", "common.entrypoints"),
+        (
+            "xetra_etl.steps",
+            "xetra_etl.common.app",
+            "xetra_etl.common.adapters",
+            "xetra_etl.common.entrypoints",
+        ),
         "manifests are rendered from shared names only, without step code",
     ),
 )
@@ -99,13 +125,24 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def python_files(folder: Path) -> list[Path]:
+    """The folder's Python files, without virtual environments, caches and linked folders."""
+    skip = {".venv", "node_modules", "xetra_etl", ".git", "build"}
+    found = []
+    for path in folder.rglob("*.py"):
+        parts = path.relative_to(folder).parts
+        if not skip.intersection(parts) and not any(p.startswith(".") for p in parts[:-1]):
+            found.append(path)
+    return found
+
+
 def rule_for(where: str) -> ImportRule:
     return next(rule for rule in RULES if rule.where == where)
 
 
 def breaches(rule: ImportRule, root: Path = REPO) -> set[str]:
     place = root / rule.where
-    files = sorted(place.rglob("*.py")) if place.is_dir() else [place]
+    files = sorted(python_files(place)) if place.is_dir() else [place]
     return {
         f"{path.relative_to(root)} imports {name}: {rule.why}"
         for path in files
@@ -124,18 +161,18 @@ def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path:
     (tmp_path / "common" / "domain").mkdir(parents=True)
     (tmp_path / "common" / "domain" / "bad.py").write_text(
         "import os.path\n"
-        "from common.adapters.storage.s3 import S3Store\n"
+        "from xetra_etl.common.adapters.storage.s3 import S3Store\n"
         "\ndef f():\n    import yaml\n",
         encoding="utf-8",
     )
     (tmp_path / "common" / "domain" / "good.py").write_text(
-        "import io\nimport osmosis\nfrom common.domain import report\n", encoding="utf-8"
+        "import io\nimport osmosis\nfrom xetra_etl.common.domain import report\n", encoding="utf-8"
     )
     found = breaches(rule_for("common/domain"), tmp_path)
     assert {line.split(":")[0] for line in found} == {
         "common/domain/bad.py imports os.path",
-        "common/domain/bad.py imports common.adapters.storage.s3",
-        "common/domain/bad.py imports common.adapters.storage.s3.S3Store",
+        "common/domain/bad.py imports xetra_etl.common.adapters.storage.s3",
+        "common/domain/bad.py imports xetra_etl.common.adapters.storage.s3.S3Store",
         "common/domain/bad.py imports yaml",
     }
 
@@ -143,10 +180,11 @@ def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path:
 def test_the_application_may_not_import_a_concrete_adapter(tmp_path: Path) -> None:
     (tmp_path / "common" / "app").mkdir(parents=True)
     (tmp_path / "common" / "app" / "x.py").write_text(
-        "from common.adapters import sourceio\n"
-        "from common.adapters.storage.base import ObjectStore\n",
+        "from xetra_etl.common.adapters import sourceio\n"
+        "from xetra_etl.common.adapters.storage.base import ObjectStore\n",
         encoding="utf-8",
     )
     assert breaches(rule_for("common/app"), tmp_path) == {
-        "common/app/x.py imports common.adapters.sourceio: the application sees only interfaces"
+        "common/app/x.py imports xetra_etl.common.adapters.sourceio:"
+        " the application sees only interfaces"
     }

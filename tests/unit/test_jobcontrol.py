@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from common.domain.jobcontrol import (
+from xetra_etl.common.domain.jobcontrol import (
     META_COLUMNS,
     OLD_META_COLUMNS,
     DateRecord,

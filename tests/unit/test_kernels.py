@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from common import kernels
-from common.domain.report import BAR_SCHEMA, daily_aggregates
+from xetra_etl.common import kernels
+from xetra_etl.common.domain.report import BAR_SCHEMA, daily_aggregates
 
 
 def _bars(rng: np.random.Generator, n: int, *, unique: bool) -> pa.Table:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common.domain.source_layout import SourceObject, fingerprint, parse_key, select_objects
+from xetra_etl.common.domain.source_layout import (
+    SourceObject,
+    fingerprint,
+    parse_key,
+    select_objects,
+)
 
 DAY = dt.date(2021, 3, 2)
 

@@ -8,13 +8,13 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from common.adapters.source_reader import SourceReader
-from common.adapters.storage.base import Blob, ObjectInfo
-from common.adapters.storage.local import LocalStore
-from common.app.context import StepContext
-from common.app.demo_data import generate
-from common.entrypoints.localrun import run_local
-from common.infra.config import parse_config
+from xetra_etl.common.adapters.source_reader import SourceReader
+from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.app.demo_data import generate
+from xetra_etl.common.entrypoints.localrun import run_local
+from xetra_etl.common.infra.config import parse_config
 
 
 class CountingStore(LocalStore):

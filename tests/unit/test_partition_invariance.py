@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.adapters.storage.local import LocalStore
-from common.app.demo_data import generate
-from common.entrypoints.entry import build_context
-from common.entrypoints.localrun import run_local
-from common.infra.config import parse_config
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.app.demo_data import generate
+from xetra_etl.common.entrypoints.entry import build_context
+from xetra_etl.common.entrypoints.localrun import run_local
+from xetra_etl.common.infra.config import parse_config
 
 FIRST = dt.date(2021, 3, 1)
 DAYS = 12

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pyarrow as pa
 
-from common.domain.quality import quality_checks
-from common.domain.report import REPORT_SCHEMA
+from xetra_etl.common.domain.quality import quality_checks
+from xetra_etl.common.domain.report import REPORT_SCHEMA
 
 MONDAY, SATURDAY = dt.date(2021, 3, 1), dt.date(2021, 3, 6)
 

@@ -8,13 +8,13 @@ import math
 import pyarrow as pa
 import pytest
 
-from common.adapters.sourceio import read_bars
-from common.adapters.storage.local import LocalStore
-from common.domain.columns import XETRA_HEADER_NAMES
-from common.domain.report import BAR_SCHEMA, daily_aggregates, report_rows
-from common.domain.source_layout import SourceObject, select_objects
 from tests import oracle
 from tests.sample_data import sample_dir
+from xetra_etl.common.adapters.sourceio import read_bars
+from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
+from xetra_etl.common.domain.report import BAR_SCHEMA, daily_aggregates, report_rows
+from xetra_etl.common.domain.source_layout import SourceObject, select_objects
 
 D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
 

@@ -9,8 +9,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.domain.rules import RULES, RowProblem, first_broken_row
-from common.kernels import not_hh_mm, quick_check
+from xetra_etl.common.domain.rules import RULES, RowProblem, first_broken_row
+from xetra_etl.common.kernels import not_hh_mm, quick_check
 
 DAY = dt.date(2021, 3, 1)
 TYPES = {

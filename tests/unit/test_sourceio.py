@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from common.adapters import sourceio
-from common.adapters.sourceio import Stream, join_objects, read_bars
-from common.domain.columns import XETRA_HEADER_NAMES
-from common.infra.errors import ExitCode, SourceDataError
+from xetra_etl.common.adapters import sourceio
+from xetra_etl.common.adapters.sourceio import Stream, join_objects, read_bars
+from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
+from xetra_etl.common.infra.errors import ExitCode, SourceDataError
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (

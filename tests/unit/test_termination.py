@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from common.entrypoints.entry import run_step
-from common.infra.config import Config
-from common.infra.errors import DateFailedError, ExitCode, SourceDataError
-from common.infra.termination import TERMINATION_LOG_ENV, one_line, write_termination_message
+from xetra_etl.common.entrypoints.entry import run_step
+from xetra_etl.common.infra.config import Config
+from xetra_etl.common.infra.errors import DateFailedError, ExitCode, SourceDataError
+from xetra_etl.common.infra.termination import (
+    TERMINATION_LOG_ENV,
+    one_line,
+    write_termination_message,
+)
 
 BAD = "object x.csv, line 201, column StartPrice: not a number: '1O.25'"
 
@@ -63,7 +67,7 @@ def test_nothing_is_written_outside_a_pod_when_the_default_file_is_absent(
 ) -> None:
     monkeypatch.delenv(TERMINATION_LOG_ENV, raising=False)
     monkeypatch.setattr(
-        "common.infra.termination.DEFAULT_TERMINATION_LOG", "/nonexistent/termination"
+        "xetra_etl.common.infra.termination.DEFAULT_TERMINATION_LOG", "/nonexistent/termination"
     )
     write_termination_message(SourceDataError("x"))  # no error, no file
     assert not Path("/nonexistent/termination").exists()

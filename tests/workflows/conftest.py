@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from workflows.render import rendered_files
-from workflows.settings import RenderSettings
+from xetra_etl.workflows.render import rendered_files
+from xetra_etl.workflows.settings import RenderSettings
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 import yaml
 
-from common.app.notify import failed_dates, parse_failures
-from common.infra.naming import CONFIG_PATH_IN_POD
 from tests.argo_sim import ERROR, FAILED, SUCCEEDED, ArgoSim, ContainerRun, RunOutcome, pod_name
 from tests.argo_sim.cluster import (
     MINIKUBE_DIR,
@@ -28,8 +26,10 @@ from tests.argo_sim.cluster import (
     minikube_artifact_repository,
 )
 from tests.argo_sim.interpreter import NO_ARTIFACT_REPOSITORY, TERMINATION_LOG
-from workflows.render import rendered_files
-from workflows.settings import RenderSettings, RetryPolicy
+from xetra_etl.common.app.notify import failed_dates, parse_failures
+from xetra_etl.common.infra.naming import CONFIG_PATH_IN_POD
+from xetra_etl.workflows.render import rendered_files
+from xetra_etl.workflows.settings import RenderSettings, RetryPolicy
 
 WF = "xetra-etl-defects"
 DATES = ["2021-01-04", "2021-01-05", "2021-01-06"]

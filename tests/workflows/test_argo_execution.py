@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 
-from common.infra.naming import CONFIG_PATH_IN_POD
-from common.infra.termination import TERMINATION_LOG_ENV
 from tests.argo_sim import (
     ERROR,
     FAILED,
@@ -34,6 +32,8 @@ from tests.argo_sim import (
 from tests.argo_sim.cluster import minikube_artifact_repository
 from tests.argo_sim.interpreter import TERMINATION_LOG
 from tests.e2e.conftest import LAST, Place, make_place
+from xetra_etl.common.infra.naming import CONFIG_PATH_IN_POD
+from xetra_etl.common.infra.termination import TERMINATION_LOG_ENV
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from common.infra.naming import CONFIG_PATH_IN_POD
 from tests.argo_sim import (
     FAILED,
     OMITTED,
@@ -25,6 +24,7 @@ from tests.argo_sim import (
     pod_name,
 )
 from tests.argo_sim.cluster import minikube_artifact_repository
+from xetra_etl.common.infra.naming import CONFIG_PATH_IN_POD
 
 DATES = ["2017-07-03", "2017-07-04", "2017-07-05"]
 WF = "xetra-etl-sim"

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from workflows.backfill import DateWindow, month_windows
+from xetra_etl.workflows.backfill import DateWindow, month_windows
 
 
 def test_month_windows_is_one_window_when_range_is_inside_a_month() -> None:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tests.workflows.argo_fakes import FakeArgo
-from workflows.cli import build_parser, main
-from workflows.render import MANIFESTS_DIR
+from xetra_etl.workflows.cli import build_parser, main
+from xetra_etl.workflows.render import MANIFESTS_DIR
 
 SUBCOMMANDS = ("render", "apply", "submit", "backfill", "retry")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from common.infra.naming import (
+from xetra_etl.common.infra.naming import (
     CONFIG_PATH_IN_POD,
     OUTPUTS_DIR_IN_POD,
     STEPS,

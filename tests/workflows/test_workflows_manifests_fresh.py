@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 
-from workflows.render import MANIFESTS_DIR, rendered_files, write_manifests
-from workflows.settings import RenderSettings
+from xetra_etl.workflows.render import MANIFESTS_DIR, rendered_files, write_manifests
+from xetra_etl.workflows.settings import RenderSettings
 
 REGENERATE = os.environ.get("XETRA_REGENERATE_MANIFESTS") == "1" and not os.environ.get("CI")
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from tests.workflows.argo_fakes import FakeArgo, wire_body
-from workflows.backfill import month_windows
-from workflows.operations import (
+from xetra_etl.workflows.backfill import month_windows
+from xetra_etl.workflows.operations import (
     ArgoConfigError,
     ArgoOperations,
     backfill_requests,
@@ -16,8 +16,8 @@ from workflows.operations import (
     server_config,
     submit_request,
 )
-from workflows.render import documents
-from workflows.settings import RenderSettings
+from xetra_etl.workflows.render import documents
+from xetra_etl.workflows.settings import RenderSettings
 
 
 def test_server_config_adds_https_when_argo_server_is_host_and_port() -> None:

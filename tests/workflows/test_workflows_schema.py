@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tests.workflows.argo_schema_check import SCHEMAS_DIR, errors, strict_definitions
-from workflows.render import rendered_files
-from workflows.settings import RenderSettings
+from xetra_etl.workflows.render import rendered_files
+from xetra_etl.workflows.settings import RenderSettings
 
 VERSIONS = ("v4.0.10", "v3.7.18")
 PROVENANCE_SHA256 = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from common.adapters.storage.base import ObjectStore
-from common.adapters.storage.local import LocalStore
+from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.storage.local import LocalStore
 
 
 def open_store(
@@ -13,7 +13,7 @@ def open_store(
 ) -> ObjectStore:
     """`scratch`: where a local store keeps its temporary files (ignored on S3)."""
     if uri.startswith("s3://"):
-        from common.adapters.storage.s3 import S3Store, make_client
+        from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
 
         parsed = urlparse(uri)
         return S3Store(parsed.netloc, parsed.path, make_client(endpoint_url))

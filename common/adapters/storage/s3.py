@@ -18,8 +18,8 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
-from common.adapters.storage.base import Blob, ObjectInfo, join_key
-from common.infra.errors import (
+from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key
+from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
     StorageError,

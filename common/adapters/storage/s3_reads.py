@@ -23,7 +23,7 @@ from obstore.auth.boto3 import Boto3CredentialProvider
 from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
 from obstore.store import S3Store as RustS3Store
 
-from common.infra.errors import (
+from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     StorageError,
     StorageTransientError,
@@ -31,7 +31,7 @@ from common.infra.errors import (
 )
 
 if TYPE_CHECKING:
-    from common.adapters.storage.s3 import S3Store
+    from xetra_etl.common.adapters.storage.s3 import S3Store
 
 
 class Body:
