@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING, Protocol
 
 from xetra_etl.common.domain.source_layout import SourceDate
+
+if TYPE_CHECKING:  # the control images (discover, merge, notify) have neither
+    import numpy as np
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,46 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from xetra_etl.common.adapters.source_reader import SourceReader
+from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.factory import open_store
 from xetra_etl.common.app.context import StepContext, for_each_date, new_run_id
+from xetra_etl.common.app.reading import DateBars, DateReader
 from xetra_etl.common.domain.dates import parse_date, parse_work_item
+from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.infra import logs
-from xetra_etl.common.infra.config import Config, load_config
+from xetra_etl.common.infra.config import Config, SourceConfig, load_config
 from xetra_etl.common.infra.errors import ConfigError, ExitCode, XetraEtlError
 from xetra_etl.common.infra.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
 
 RUN_ID_ENV = "XETRA_RUN_ID"
+
+
+class SourceReaderOnDemand:
+    """The source reader, made by the first date read.
+
+    The control steps (discover, merge, notify) never read a date, and their images hold no
+    numpy or pyarrow: the reader's imports come with its first use, never with the wiring.
+    """
+
+    def __init__(self, source: ObjectStore, settings: SourceConfig) -> None:
+        self._source, self._settings = source, settings
+        self._reader: DateReader | None = None
+        self._lock = threading.Lock()
+
+    def read_date(self, source_date: SourceDate) -> DateBars:
+        with self._lock:
+            if self._reader is None:
+                from xetra_etl.common.adapters.source_reader import SourceReader
+
+                self._reader = SourceReader(self._source, self._settings)
+        return self._reader.read_date(source_date)
 
 
 def build_context(config: Config, run_id: str) -> StepContext:
@@ -41,7 +65,7 @@ def build_context(config: Config, run_id: str) -> StepContext:
             scratch=f"{config.target.staging_prefix}/.tmp",
         ),
         run_id=run_id,
-        reader=SourceReader(source, config.source),
+        reader=SourceReaderOnDemand(source, config.source),
     )
 
 
