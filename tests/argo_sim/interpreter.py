@@ -900,7 +900,9 @@ class ArgoSim:
         pod_dir.mkdir(parents=True, exist_ok=True)
         volumes = {v["name"]: v for v in tmpl.get("volumes", [])}
         mounts: dict[str, Path] = {TERMINATION_LOG: pod_dir / "termination-log"}
-        mounts[TERMINATION_LOG].unlink(missing_ok=True)
+        # The kubelet creates an empty termination-message file for every container it starts
+        # and bind-mounts it at terminationMessagePath (kuberuntime_container.go).
+        mounts[TERMINATION_LOG].write_bytes(b"")
         for mount in tmpl["container"].get("volumeMounts", []):
             path = mount["mountPath"]
             volume = volumes.get(mount["name"], {})
