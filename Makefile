@@ -53,6 +53,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy bench  # the benchmark drives the real code: keep it in step with it
 
 format: $(STAMP)
 	$(BIN)/ruff format .

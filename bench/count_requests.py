@@ -49,7 +49,7 @@ def _write() -> None:
             )
 
 
-s3.make_client = make_client  # type: ignore[assignment]
+s3.make_client = make_client
 atexit.register(_write)
 
 if __name__ == "__main__":

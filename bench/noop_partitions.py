@@ -32,13 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.s3servers import running_seaweedfs  # noqa: E402
-from xetra_etl.common import localrun  # noqa: E402
 from xetra_etl.common.adapters.catalog import list_source_dates  # noqa: E402
 from xetra_etl.common.adapters.storage.s3 import S3Store, make_client  # noqa: E402
 from xetra_etl.common.app.context import StepContext  # noqa: E402
 from xetra_etl.common.app.discover import list_for_plan, plan_from_listing  # noqa: E402
 from xetra_etl.common.domain.dates import lookback_start  # noqa: E402
 from xetra_etl.common.domain.jobcontrol import DateRecord, PartitionFile, State  # noqa: E402
+from xetra_etl.common.entrypoints import localrun  # noqa: E402
+from xetra_etl.common.entrypoints.entry import SourceReaderOnDemand  # noqa: E402
 from xetra_etl.common.infra.config import Config, parse_config  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_REPS", "5"))
@@ -84,7 +85,7 @@ def seed(server: Any, dates: int) -> tuple[Config, dt.date, dt.date]:
         },
         env={},
     )
-    ctx = pipeline_for(config, make_client(server.endpoint_url), "seed")
+    ctx = context_for(config, make_client(server.endpoint_url), "seed")
     lookback = config.pipeline.prev_close_lookback_days
     found = list_source_dates(ctx.source, lookback_start(first, lookback), days[-1])
     fingerprints = {d: s.fingerprint for d, s in found.items()}
@@ -114,10 +115,10 @@ def seed(server: Any, dates: int) -> tuple[Config, dt.date, dt.date]:
     return config, first, days[-1]
 
 
-def pipeline_for(config: Config, client: Any, run_id: str) -> StepContext:
+def context_for(config: Config, client: Any, run_id: str) -> StepContext:
     source = S3Store(config.source.uri.removeprefix("s3://"), "", client)
     target = S3Store(config.target.uri.removeprefix("s3://"), "", client)
-    return StepContext(config, source, target, run_id)
+    return StepContext(config, source, target, run_id, SourceReaderOnDemand(source, config.source))
 
 
 def measure(endpoint: str, actions: dict[str, Callable[[Any], None]]) -> list[dict[str, Any]]:
@@ -155,21 +156,19 @@ def main(dates: int) -> None:
         runs = iter(range(10**6))
 
         def bare(client: Any) -> None:
-            ctx = pipeline_for(config, client, "bare")
+            ctx = context_for(config, client, "bare")
             list_source_dates(ctx.source, lookback_start(first, lookback), last)
             list(ctx.target.list(ctx.layout.records_prefix))
 
         def discover(client: Any) -> None:
-            ctx = pipeline_for(config, client, f"discover-{next(runs)}")
+            ctx = context_for(config, client, f"discover-{next(runs)}")
             plan = plan_from_listing(ctx, list_for_plan(ctx, first, last), first=first, last=last)
             assert not plan.items, plan.reasons
 
         def noop_run(client: Any) -> None:
-            localrun.build_context = lambda cfg, run_id: pipeline_for(cfg, client, run_id)
-            result = localrun.run_local(
-                config, run_id=f"noop-{next(runs)}", first=first, last=last, workers=1
-            )
-            assert result.exit_code == 0 and result.summary.done == 0
+            ctx = context_for(config, client, f"noop-{next(runs)}")
+            result = localrun.run_local(ctx, first=first, last=last, workers=1)
+            assert result.exit_code == 0 and result.summary and result.summary.done == 0
 
         results = measure(
             server.endpoint_url,

@@ -64,7 +64,7 @@ class Row:
     note: str = ""
 
     def median(self, attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in self.runs)
+        return float(statistics.median(getattr(r, attr) for r in self.runs))
 
 
 def measure(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Measured:
