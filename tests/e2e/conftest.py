@@ -128,15 +128,19 @@ def write_demo(store: ObjectStore) -> None:
     )
 
 
+S3_SERVER_FIXTURES = {"seaweedfs": "seaweedfs", "moto": "moto_server"}
+
+
 def make_place(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """Demo data in a source and an empty target: `local` directories or an S3 server's bucket."""
     if kind == "local":
         found = Place("local", str(tmp_path / "source"), str(tmp_path / "target"), {}, tmp_path)
         write_demo(LocalStore(found.source_uri, durable=False))
         return found
-    server = request.getfixturevalue("seaweedfs")
+    server = request.getfixturevalue(S3_SERVER_FIXTURES[kind])
     bucket = server.make_bucket()
     found = Place(
-        "seaweedfs",
+        kind,
         f"s3://{bucket}/xetra-pds",
         f"s3://{bucket}/out",
         server.env(),

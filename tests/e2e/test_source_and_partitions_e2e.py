@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LAST, Place, make_place, processed, write_demo
-from tests.s3servers import S3Server, new_bucket_name
+from tests.e2e.conftest import LAST, Place, make_place, processed
+from tests.s3servers import new_bucket_name
 
 pytestmark = pytest.mark.e2e
 
@@ -22,20 +22,7 @@ REPORT = "reports/daily"
 @pytest.fixture(params=["local", "seaweedfs", "moto"])
 def any_place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
     """Demo data in a source and an empty target, on local directories and both S3 servers."""
-    if request.param != "moto":
-        return make_place(request.param, request, tmp_path)
-    server: S3Server = request.getfixturevalue("moto_server")
-    bucket = server.make_bucket()
-    found = Place(
-        "moto",
-        f"s3://{bucket}/xetra-pds",
-        f"s3://{bucket}/out",
-        server.env(),
-        tmp_path,
-        endpoint_url=server.endpoint_url,
-    )
-    write_demo(found.source)
-    return found
+    return make_place(request.param, request, tmp_path)
 
 
 def run_and_discover(
