@@ -36,9 +36,15 @@ class JobStore:
     def __init__(self, store: ObjectStore, layout: TargetLayout) -> None:
         self.store = store
         self.layout = layout
+        # What this instance wrote, by date, with the ETag the store gave it: a listing that
+        # shows the same ETag needs no GET to know the record (a run's merge rereads none of
+        # the records its own dates wrote; another writer's record has another ETag).
+        self._written: Records = {}
 
     def write(self, record: DateRecord) -> str:
-        return self.store.put(self.layout.record_key(record.date), record.to_json())
+        etag = self.store.put(self.layout.record_key(record.date), record.to_json())
+        self._written[record.date] = (record, etag)
+        return etag
 
     def read(self, day: dt.date) -> DateRecord | None:
         pair = self._read_with_etag(day)
@@ -51,24 +57,31 @@ class JobStore:
     def load_and_check_meta(self) -> tuple[Records, bool]:
         """`load`, and whether the meta file already says exactly that (no rebuild needed)."""
         cached, _, raw = self._read_meta()
+        records = self._load(cached)
+        return records, bool(raw) and render_meta(records) == raw
+
+    def _load(self, cached: Records) -> Records:
+        """The listed records: from `cached` (the meta file's) or this instance's own writes
+        where the listed ETag matches, else read."""
         listed = {
             dt.date.fromisoformat(info.key.rsplit("/", 1)[1].removesuffix(".json")): info.etag
             for info in self.store.list(self.layout.records_prefix)
             if info.key.endswith(".json")
         }
-        stale = [d for d, etag in listed.items() if d not in cached or cached[d][1] != etag]
-        result: Records = {d: cached[d] for d in listed if d not in stale}
+        known = {**cached, **{d: pair for d, pair in self._written.items() if pair[1]}}
+        stale = [d for d, etag in listed.items() if d not in known or known[d][1] != etag]
+        result: Records = {d: known[d] for d in listed if d not in stale}
         with ThreadPoolExecutor(max_workers=8) as pool:
             for day, pair in zip(stale, pool.map(self._read_with_etag, stale), strict=True):
                 if pair is not None:
                     result[day] = pair
-        return result, bool(raw) and render_meta(result) == raw
+        return result
 
     def rebuild_meta(self, *, attempts: int = 10) -> Records:
         """Rewrite the meta file from the records; retried when another writer got there first."""
         for attempt in range(attempts):
-            _, etag, current = self._read_meta()
-            records = self.load()
+            cached, etag, current = self._read_meta()
+            records = self._load(cached)
             body = render_meta(records)
             if body == current:
                 return records  # nothing changed: a no-op run rewrites nothing

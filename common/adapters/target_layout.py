@@ -46,8 +46,12 @@ class TargetLayout:
 
     # Staging: daily aggregates are content-addressed by the date's fingerprint and kept across
     # runs; a run's own hand-over objects live under its run id and are removed by merge.
+    @property
+    def aggregates_root(self) -> str:
+        return f"{self.staging_prefix}/daily/"
+
     def aggregates_prefix(self, day: dt.date) -> str:
-        return f"{self.staging_prefix}/daily/{day.isoformat()}/"
+        return f"{self.aggregates_root}{day.isoformat()}/"
 
     def aggregates_key(self, day: dt.date, fingerprint: str) -> str:
         return f"{self.aggregates_prefix(day)}{fingerprint}.parquet"
@@ -58,8 +62,11 @@ class TargetLayout:
     def plan_key(self, run_id: str) -> str:
         return f"{self.run_staging_prefix(run_id)}plan.json"
 
+    def staged_reports_prefix(self, run_id: str) -> str:
+        return f"{self.run_staging_prefix(run_id)}report/"
+
     def staged_report_key(self, run_id: str, day: dt.date) -> str:
-        return f"{self.run_staging_prefix(run_id)}report/{day.isoformat()}.parquet"
+        return f"{self.staged_reports_prefix(run_id)}{day.isoformat()}.parquet"
 
     # Run summaries and saved logs.
     def run_summary_key(self, run_id: str) -> str:

@@ -69,17 +69,44 @@ def source_date_of(ctx: StepContext, day: dt.date) -> SourceDate:
     return found[day]
 
 
-def aggregates_for(ctx: StepContext, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
-    """The date's aggregates (and their metadata) from staging; extracted first when missing."""
+@dataclass(frozen=True)
+class StagedAggregates:
+    """The staged aggregates' keys from one listing: which dates have aggregates to reuse, and
+    which stale copies to remove, without a request per date. Valid while no other run writes
+    staging, which the run lock ensures."""
+
+    keys: frozenset[str]
+
+    @classmethod
+    def listed(cls, ctx: StepContext, since: dt.date) -> StagedAggregates:
+        root = ctx.layout.aggregates_root
+        found = ctx.target.list(root, start_after=f"{root}{since.isoformat()}")
+        return cls(frozenset(info.key for info in found))
+
+    def under(self, prefix: str) -> list[str]:
+        return sorted(key for key in self.keys if key.startswith(prefix))
+
+
+def aggregates_for(
+    ctx: StepContext, source_date: SourceDate, staged: StagedAggregates | None = None
+) -> tuple[pa.Table, dict[str, Any]]:
+    """The date's aggregates (and their metadata) from staging; extracted first when missing.
+
+    `staged`, when given, says what staging holds: no GET for aggregates it does not list.
+    """
     key = _aggregates_key(ctx, source_date)
-    try:
-        return from_parquet(ctx.target.get(key).data)
-    except ObjectNotFoundError:
-        log.info("no staged aggregates for %s: extracting them from the source", source_date.date)
-        return _extract_source(ctx, source_date)
+    if staged is None or key in staged.keys:
+        try:
+            return from_parquet(ctx.target.get(key).data)
+        except ObjectNotFoundError:
+            pass
+    log.info("no staged aggregates for %s: extracting them from the source", source_date.date)
+    return _extract_source(ctx, source_date, staged)
 
 
-def _extract_source(ctx: StepContext, source_date: SourceDate) -> tuple[pa.Table, dict[str, Any]]:
+def _extract_source(
+    ctx: StepContext, source_date: SourceDate, staged: StagedAggregates | None = None
+) -> tuple[pa.Table, dict[str, Any]]:
     date_bars = ctx.reader.read_date(source_date)
     table = daily_aggregates(
         date_bars.bars,
@@ -99,9 +126,14 @@ def _extract_source(ctx: StepContext, source_date: SourceDate) -> tuple[pa.Table
     }
     key = _aggregates_key(ctx, source_date)
     ctx.target.put(key, to_parquet(table, meta))
-    for stale in ctx.target.list(ctx.layout.aggregates_prefix(source_date.date)):
-        if stale.key != key:
-            ctx.target.delete(stale.key)
+    prefix = ctx.layout.aggregates_prefix(source_date.date)
+    if staged is None:
+        kept = [info.key for info in ctx.target.list(prefix)]
+    else:
+        kept = staged.under(prefix)
+    for stale in kept:
+        if stale != key:
+            ctx.target.delete(stale)
     log.info(
         "extracted %s: %d objects, %d rows, %d securities traded",
         source_date.date,

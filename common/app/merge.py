@@ -72,6 +72,8 @@ def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummar
     nothing_changed = not plan.dates and plan.extra.get("meta_file") == "current"
     records = {} if nothing_changed else ctx.jobs.rebuild_meta()
     crash_point("merge:meta-written")
+    # One listing, not a DELETE per date: `run` hands reports over in memory and stages none.
+    staged = _staged_reports(ctx) if plan.dates else set()
     outcomes: list[DateOutcome] = []
     for day in plan.dates:
         record = records.get(day, (None, ""))[0]
@@ -87,7 +89,9 @@ def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummar
                     day.isoformat(), "done", reason, record.row_count, record.duration_seconds
                 )
             )
-            ctx.target.delete(ctx.layout.staged_report_key(ctx.run_id, day))
+            staged_key = ctx.layout.staged_report_key(ctx.run_id, day)
+            if staged_key in staged:
+                ctx.target.delete(staged_key)
         else:
             error = record.error if record is not None and record.state is State.FAILED else ""
             outcomes.append(
@@ -130,3 +134,7 @@ def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummar
         ctx.target.location(ctx.layout.run_summary_key(ctx.run_id)),
     )
     return summary
+
+
+def _staged_reports(ctx: StepContext) -> set[str]:
+    return {info.key for info in ctx.target.list(ctx.layout.staged_reports_prefix(ctx.run_id))}

@@ -39,7 +39,7 @@ import pyarrow as pa
 from xetra_etl.common.adapters.jobstore import RunLock
 from xetra_etl.common.app.context import StepContext, for_each_date
 from xetra_etl.common.app.discover import Plan, list_for_plan, plan_from_listing
-from xetra_etl.common.app.extract import aggregates_for
+from xetra_etl.common.app.extract import StagedAggregates, aggregates_for
 from xetra_etl.common.app.load import write_report
 from xetra_etl.common.app.merge import RunSummary, merge
 from xetra_etl.common.app.transform import needs_previous_close, report_for
@@ -236,6 +236,7 @@ class _Batches:
         self.source_dates = sorted(listing)
         self.lookback = ctx.config.pipeline.prev_close_lookback_days
         self.aggregates: dict[dt.date, Extracted] = {}
+        self.staged: StagedAggregates | None = None  # listed once, when there is work
         self.errors: dict[dt.date, BaseException] = {}
         self.started: dict[dt.date, float] = {}
         self.loading = threading.Lock()
@@ -243,6 +244,8 @@ class _Batches:
     def run(self, dates: list[dt.date], interrupts: _Interrupts) -> dict[dt.date, Outcome]:
         """Every date's outcome; on Ctrl-C, those of the dates finished when the run stopped."""
         outcomes: dict[dt.date, Outcome] = {}
+        if dates:
+            self.staged = StagedAggregates.listed(self.pipeline, self.source_dates[0])
         for start in range(0, len(dates), BATCH_DATES):
             batch = dates[start : start + BATCH_DATES]
             self._forget_before(lookback_start(batch[0], self.lookback))
@@ -320,7 +323,7 @@ class _Batches:
     def _extract(self, day: dt.date) -> None:
         self.started[day] = time.time()
         try:
-            self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day])
+            self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day], self.staged)
         except BaseException as exc:
             self.errors[day] = exc
             raise
@@ -350,7 +353,9 @@ class _Batches:
             with self.loading:  # one thread loads a window date that several dates share
                 if day not in self.aggregates:
                     try:
-                        self.aggregates[day] = aggregates_for(self.pipeline, self.listing[day])
+                        self.aggregates[day] = aggregates_for(
+                            self.pipeline, self.listing[day], self.staged
+                        )
                     except XetraEtlError as exc:
                         raise PreviousCloseUnknownError(day, exc) from exc
         return self.aggregates[day][0]
