@@ -5,6 +5,7 @@ Runs against both real servers (moto and SeaweedFS); the unreachable endpoint ne
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -164,3 +165,70 @@ def test_s3_store_raises_storage_error_when_bucket_missing(
     assert caught.value.exit_code == ExitCode.CONFIG
     assert caught.value.exit_code != ExitCode.TEMPORARY
     assert missing in str(caught.value)
+
+
+def test_a_target_on_the_source_endpoint_shares_its_client(
+    bucket: S3Bucket, opened: list[S3Store]
+) -> None:
+    source = _open(opened, bucket.uri("src"), bucket.server.endpoint_url)
+    same = open_store(bucket.uri("tgt"), endpoint_url=bucket.server.endpoint_url, share_with=source)
+    other = open_store(bucket.uri("tgt"), endpoint_url=None, share_with=source)
+    assert isinstance(same, S3Store) and isinstance(other, S3Store)
+    opened.append(other)
+
+    same.put("k", b"1")
+
+    assert same.client is source.client
+    assert other.client is not source.client  # another endpoint setting: a client of its own
+    assert bucket.keys() == ["tgt/k"]
+
+
+def test_listing_timestamps_are_parsed_without_dateutil() -> None:
+    from xetra_etl.common.adapters.storage.s3 import _parse_timestamp
+
+    assert _parse_timestamp("2021-01-04T08:00:00.000Z") == dt.datetime(2021, 1, 4, 8, tzinfo=dt.UTC)
+    # HTTP dates (headers) still go to botocore's own parser.
+    assert _parse_timestamp("Mon, 04 Jan 2021 08:00:00 GMT") == dt.datetime(
+        2021, 1, 4, 8, tzinfo=dt.UTC
+    )
+
+
+def test_the_s3_adapters_import_neither_boto3_nor_its_transfer_manager() -> None:
+    script = (
+        "import sys\n"
+        "import xetra_etl.common.adapters.storage.s3, xetra_etl.common.adapters.storage.s3_reads\n"
+        "print(sorted(m for m in ('boto3', 's3transfer') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_fast_reads_without_credentials_fail_with_what_to_set(
+    bucket: S3Bucket, opened: list[S3Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xetra_etl.common.adapters.storage.s3_reads import object_reader
+
+    store = _open(opened, bucket.uri("src"), bucket.server.endpoint_url)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    with pytest.raises(StorageError, match="no AWS credentials found; set AWS_ACCESS_KEY_ID"):
+        object_reader(store)
+
+
+def test_fast_reads_take_keys_from_the_standard_chain(
+    bucket: S3Bucket, opened: list[S3Store]
+) -> None:
+    from xetra_etl.common.adapters.storage.s3_reads import object_reader
+
+    store = _open(opened, bucket.uri("src"), bucket.server.endpoint_url)
+    store.put("2021-01-04/a.csv", b"ISIN\nX\n")
+
+    body = object_reader(store)("2021-01-04/a.csv")
+
+    assert body.read() == b"ISIN\nX\n"

@@ -9,14 +9,26 @@ from xetra_etl.common.adapters.storage.local import LocalStore
 
 
 def open_store(
-    uri: str, *, endpoint_url: str | None = None, scratch: str | None = None
+    uri: str,
+    *,
+    endpoint_url: str | None = None,
+    scratch: str | None = None,
+    share_with: ObjectStore | None = None,
 ) -> ObjectStore:
-    """`scratch`: where a local store keeps its temporary files (ignored on S3)."""
+    """`scratch`: where a local store keeps its temporary files (ignored on S3).
+
+    `share_with`: an S3 store opened with the same `endpoint_url` lends its client (connection
+    pool, credentials, service model) instead of a second one being made.
+    """
     if uri.startswith("s3://"):
         from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
 
         parsed = urlparse(uri)
-        return S3Store(parsed.netloc, parsed.path, make_client(endpoint_url))
+        if isinstance(share_with, S3Store) and share_with.endpoint_setting == endpoint_url:
+            client = share_with.client
+        else:
+            client = make_client(endpoint_url)
+        return S3Store(parsed.netloc, parsed.path, client, endpoint_setting=endpoint_url)
     if uri.startswith("file://"):
         uri = urlparse(uri).path
     return LocalStore(uri) if scratch is None else LocalStore(uri, scratch=scratch)

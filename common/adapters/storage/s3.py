@@ -1,20 +1,23 @@
-"""S3 (or any S3-compatible endpoint) as an object store, through boto3.
+"""S3 (or any S3-compatible endpoint) as an object store, through botocore.
 
-Credentials come from boto3's standard chain; the endpoint from the config or `AWS_ENDPOINT_URL`.
+Credentials come from the standard AWS chain (botocore's, the one boto3 uses); the endpoint from
+the config or `AWS_ENDPOINT_URL`.
 Retries are botocore's own ("standard" mode: throttling, 5xx, connection errors, with backoff);
 whatever is still failing afterwards is translated into the project's error tree here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import boto3
 import botocore.loaders
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
@@ -71,10 +74,24 @@ def make_client(
         max_pool_connections=max_pool_connections,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
+    # botocore's session, not boto3's: boto3 adds only the transfer manager, which the store
+    # never uses and whose import was a large part of every S3 step's start (README, Performance).
     core = botocore.session.get_session()
     core.register_component("data_loader", _shared_loader())
-    session = boto3.session.Session(botocore_session=core)
-    return session.client("s3", endpoint_url=endpoint_url, config=config)
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=_parse_timestamp
+    )
+    return cast("S3Client", core.create_client("s3", endpoint_url=endpoint_url, config=config))
+
+
+def _parse_timestamp(value: Any) -> Any:
+    """A timestamp of an answer: ISO 8601 ones (every listed object's LastModified) by the
+    standard library, the rest (HTTP dates) by botocore. Its general parser (dateutil) was the
+    largest part of a listing's CPU, for a value the store never reads (README, Performance)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(value)
+    return botocore.utils.parse_timestamp(value)
 
 
 @functools.cache
@@ -82,17 +99,20 @@ def _shared_loader() -> botocore.loaders.Loader:
     """One model loader for every client of the process.
 
     Each session otherwise parses the S3 service model and endpoint rules again: ~11 MB of
-    Python objects per client (tracemalloc), and a run has a client per store. Credentials are
-    still resolved per client, from the standard chain.
+    Python objects per client (tracemalloc), and a process may have a client per endpoint.
+    Credentials are still resolved per client, from the standard chain.
     """
     return botocore.loaders.create_loader()
 
 
 class S3Store:
-    def __init__(self, bucket: str, prefix: str, client: S3Client) -> None:
+    def __init__(
+        self, bucket: str, prefix: str, client: S3Client, *, endpoint_setting: str | None = None
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client = client
+        self.endpoint_setting = endpoint_setting  # the configured endpoint the client was made for
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
 
     def _key(self, key: str) -> str:

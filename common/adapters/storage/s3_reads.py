@@ -5,10 +5,11 @@ README Performance). Everything else stays on botocore: listings, writes, the co
 job control. Imported only when a date is first read from S3, so no other import pays for it.
 
 Kept from the botocore client of the store: its endpoint (the config's, or `AWS_ENDPOINT_URL`) and
-region; boto3's credential chain (obstore asks boto3 for the keys, and again before they expire);
-the retry budget (`AWS_MAX_ATTEMPTS`: 5xx, SlowDown, resets and timeouts are retried with
-backoff) and the socket timeouts (`XETRA_S3_CONNECT_TIMEOUT`, `XETRA_S3_READ_TIMEOUT`). What
-still fails is translated into the project's errors like the store's own.
+region; the standard AWS credential chain (obstore asks botocore for the keys, and again before
+they expire); the retry budget (`AWS_MAX_ATTEMPTS`: 5xx, SlowDown, resets and timeouts are
+retried with backoff) and the socket timeouts (`XETRA_S3_CONNECT_TIMEOUT`,
+`XETRA_S3_READ_TIMEOUT`). What still fails is translated into the project's errors like the
+store's own.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import botocore.credentials
+import botocore.session
 import obstore
-from obstore.auth.boto3 import Boto3CredentialProvider
 from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
 from obstore.store import S3Store as RustS3Store
 
@@ -31,7 +33,11 @@ from xetra_etl.common.infra.errors import (
 )
 
 if TYPE_CHECKING:
+    from obstore.store import S3Credential
+
     from xetra_etl.common.adapters.storage.s3 import S3Store
+
+_CREDENTIALS_TTL = dt.timedelta(minutes=30)  # then obstore asks again (refreshable keys renew)
 
 
 class Body:
@@ -71,7 +77,7 @@ def object_reader(store: S3Store) -> Callable[[str], Body]:
         store.bucket,
         endpoint=endpoint,
         region=meta.region_name or "us-east-1",
-        credential_provider=Boto3CredentialProvider(),
+        credential_provider=_Credentials(store.location("")),
         client_options={
             "allow_http": endpoint.startswith("http:"),
             "connect_timeout": dt.timedelta(seconds=seconds["connect_timeout"]),
@@ -87,6 +93,30 @@ def object_reader(store: S3Store) -> Callable[[str], Body]:
             raise _translate(exc, store.location(key)) from exc
 
     return read
+
+
+class _Credentials:
+    """obstore's credential callback over botocore's standard chain, the store client's own:
+    environment, profiles, SSO, web identity, instance metadata. (obstore's boto3 provider
+    would import boto3 for this alone.)"""
+
+    def __init__(self, location: str) -> None:
+        credentials = botocore.session.get_session().get_credentials()
+        if credentials is None:
+            raise StorageError(
+                f"reading {location}: no AWS credentials found; set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where a role provides them"
+            )
+        self._credentials: botocore.credentials.Credentials = credentials
+
+    def __call__(self) -> S3Credential:
+        frozen = self._credentials.get_frozen_credentials()
+        return {
+            "access_key_id": frozen.access_key or "",
+            "secret_access_key": frozen.secret_key or "",
+            "token": frozen.token,
+            "expires_at": dt.datetime.now(dt.UTC) + _CREDENTIALS_TTL,
+        }
 
 
 def _translate(exc: Exception, location: str) -> XetraEtlError:
