@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import logging
 import os
+import select
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -63,6 +65,7 @@ def build_context(config: Config, run_id: str) -> StepContext:
             config.target.uri,
             endpoint_url=config.target.endpoint_url,
             scratch=f"{config.target.staging_prefix}/.tmp",
+            share_with=source,
         ),
         run_id=run_id,
         reader=SourceReaderOnDemand(source, config.source),
@@ -242,8 +245,26 @@ def run_step(
             args.run_id = new_run_id()
         logs.set_context(run_id=getattr(args, "run_id", None) or "-")
         return action(args, config) or 0
+    except BrokenPipeError as exc:
+        if not _stdout_closed():
+            return report_failure(step, exc)
+        # `xetra-etl … | head`: the work is done and recorded; only its printout has no reader.
+        # Exit as a command stopped by SIGPIPE would, without a traceback or a second error
+        # from the interpreter's last flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OUTPUT_CLOSED
     except (Exception, KeyboardInterrupt) as exc:
         return report_failure(step, exc)
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (not some socket of the work)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def date_step_parser(prog: str, description: str) -> argparse.ArgumentParser:

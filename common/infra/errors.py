@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     TEMPORARY = 75  # EX_TEMPFAIL: network, throttling, a held lock; retry
     CONFIG = 78  # EX_CONFIG: the configuration is wrong
     INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT), as the shell reports it
+    OUTPUT_CLOSED = 141  # stdout's reader went away (128 + SIGPIPE), as `cmd | head` reports it
 
     @classmethod
     def combine(cls, codes: Iterable[int]) -> ExitCode:

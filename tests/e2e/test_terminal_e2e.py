@@ -295,3 +295,29 @@ def test_a_second_ctrl_c_exits_at_once_and_loses_nothing(s3_place: Place) -> Non
     again = s3_place.run()  # takes over the lock of the process that is gone
     assert again["exit_code"] == 0, again["stderr"][-2000:]
     assert s3_place.report_rows() == s3_place.expected_rows()
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly_with_141(tmp_path: Path) -> None:
+    """`xetra-etl run … | head -1`: the run's work is done and kept; only its printout has no
+    reader. Exit as a command stopped by SIGPIPE (128 + 13), with no traceback."""
+    run = make_run(tmp_path, days=3, securities=4)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is printed
+    try:
+        done = subprocess.run(
+            run.args(),
+            env=run.env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "bug" not in done.stderr
+    assert run.report_rows() == run.expected_rows()  # the work itself is complete
+    again = run.piped()
+    assert json.loads(again.stdout)["done"] == 0  # and recorded: nothing left to do
