@@ -77,10 +77,11 @@ class SourceReader:
         try:
             # 1 MiB blocks keep the parser's working set small; one concatenation afterwards
             # gives the contiguous columns that the checks and kernels read as numpy arrays.
-            table = parse_csv(pa.py_buffer(joined.data), self.columns, block_size=1 << 20)
+            table = _contiguous(
+                parse_csv(pa.py_buffer(joined.data), self.columns, block_size=1 << 20)
+            )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-        table = table.combine_chunks()
         checked = quick_check(table, day)
         if checked is None:  # not plain (nulls, odd widths): the precise check decides
             minutes = hh_mm_minutes(table["time"].combine_chunks())[0]
@@ -193,6 +194,18 @@ class _ReadPool:
                 if self._users == 0:
                     self._executor = None
                     executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _contiguous(table: pa.Table) -> pa.Table:
+    """`table.combine_chunks()`, a column at a time: each column's chunks are freed once its
+    contiguous copy exists, so a date's columns are in memory about once, not twice at the
+    peak. The caller hands over its only reference to `table`."""
+    schema, columns = table.schema, table.columns
+    del table
+    for index, column in enumerate(columns):
+        columns[index] = column.combine_chunks()
+        del column
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class _ConflictingRowError(Exception):
