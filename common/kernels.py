@@ -138,13 +138,20 @@ def first_rows_of_minutes(
 
 
 def daily_aggregates(
-    bars: pa.Table, minutes: np.ndarray, *, include_zero_volume_rows: bool = False
+    bars: pa.Table,
+    minutes: np.ndarray,
+    *,
+    include_zero_volume_rows: bool = False,
+    isin_codes: tuple[np.ndarray, pa.Array] | None = None,
 ) -> pa.Table:
     """`xetra_etl.common.domain.report.daily_aggregates` of validated bars, given each row's minute.
 
     With one row per ISIN and minute and no NaN, a security's open is the start price of its one
     earliest minute and its close the end price of its one latest: scatter reductions over ISIN
     codes, nothing sorted but the ISIN dictionary. Otherwise the reference computes it.
+
+    `isin_codes` (each row's index into the distinct ISINs, and those ISINs) is given by a caller
+    that has them and promises one row per ISIN and minute; else both are found here.
     """
     bars = bars.select(report.BAR_SCHEMA.names).combine_chunks()
     if bars.num_rows == 0 or any(column.null_count for column in bars.columns):
@@ -153,11 +160,15 @@ def daily_aggregates(
         np.asarray(bars[name].chunk(0))
         for name in ("start_price", "max_price", "min_price", "end_price")
     )
-    isins = pc.dictionary_encode(bars["isin"].chunk(0))
-    codes = np.asarray(isins.indices)
-    securities = len(isins.dictionary)
+    if isin_codes is None:
+        isins = pc.dictionary_encode(bars["isin"].chunk(0))
+        codes, dictionary = np.asarray(isins.indices), isins.dictionary
+        repeated = first_rows_of_minutes(codes, minutes, len(dictionary)) is not None
+    else:
+        (codes, dictionary), repeated = isin_codes, False
+    securities = len(dictionary)
     nan = np.isnan(start).any() or np.isnan(high).any() or np.isnan(low).any()
-    if nan or np.isnan(end).any() or first_rows_of_minutes(codes, minutes, securities) is not None:
+    if nan or np.isnan(end).any() or repeated:
         return report.daily_aggregates(bars, include_zero_volume_rows=include_zero_volume_rows)
     volume = np.asarray(bars["traded_volume"].chunk(0))
     if not include_zero_volume_rows:
@@ -171,11 +182,11 @@ def daily_aggregates(
     np.maximum.at(maximum, codes, high)
     total = np.zeros(groups, np.int64)
     np.add.at(total, codes, volume)
-    order = np.asarray(pc.sort_indices(isins.dictionary))
+    order = np.asarray(pc.sort_indices(dictionary))
     order = order[last[order] >= 0]  # ISINs with rows that all had volume 0 did not trade
     return pa.table(
         {
-            "isin": isins.dictionary.take(pa.array(order)),
+            "isin": dictionary.take(pa.array(order)),
             "opening_price_eur": opening[order],
             "closing_price_eur": closing[order],
             "minimum_price_eur": minimum[order],

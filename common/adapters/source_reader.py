@@ -218,9 +218,10 @@ def _drop_exact_duplicates(bars: pa.Table, minutes: np.ndarray) -> DateBars:
     """Drop rows that repeat an earlier row exactly; a second, different row for one ISIN and
     minute cannot be true: `_ConflictingRowError` names the first such row."""
     isins = pc.dictionary_encode(bars["isin"].combine_chunks())
-    firsts = first_rows_of_minutes(np.asarray(isins.indices), minutes, len(isins.dictionary))
+    codes = np.asarray(isins.indices)
+    firsts = first_rows_of_minutes(codes, minutes, len(isins.dictionary))
     if firsts is None:
-        return DateBars(bars, minutes, 0)
+        return DateBars(bars, minutes, 0, (codes, isins.dictionary))
     repeats = np.flatnonzero(firsts != np.arange(len(firsts)))
     same = np.ones(len(repeats), np.bool_)
     for name in BAR_SCHEMA.names:
@@ -235,4 +236,4 @@ def _drop_exact_duplicates(bars: pa.Table, minutes: np.ndarray) -> DateBars:
         raise _ConflictingRowError(row, bars["isin"][row].as_py(), bars["time"][row].as_py())
     keep = np.ones(bars.num_rows, np.bool_)
     keep[repeats] = False
-    return DateBars(bars.filter(keep), minutes[keep], len(repeats))
+    return DateBars(bars.filter(keep), minutes[keep], len(repeats), (codes[keep], isins.dictionary))

@@ -112,6 +112,7 @@ def _extract_source(
         date_bars.bars,
         date_bars.minutes,
         include_zero_volume_rows=ctx.config.pipeline.include_zero_volume_rows,
+        isin_codes=date_bars.isin_codes,
     )
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]

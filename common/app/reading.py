@@ -17,12 +17,15 @@ class DateBars:
     """A date's validated minute bars (`BAR_SCHEMA`), one row per ISIN and minute.
 
     `minutes` holds each row's minute of the day; `duplicates` counts the rows dropped because
-    they repeated an earlier row exactly.
+    they repeated an earlier row exactly. `isin_codes`, when the reader has them, is each row's
+    ISIN as an index into the array of distinct ISINs (found once, for the duplicate check, and
+    reused by the aggregation).
     """
 
     bars: pa.Table
     minutes: np.ndarray
     duplicates: int
+    isin_codes: tuple[np.ndarray, pa.Array] | None = None
 
     @property
     def rows_read(self) -> int:

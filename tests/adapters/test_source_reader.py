@@ -7,12 +7,14 @@ import datetime as dt
 import sys
 import threading
 
+import pyarrow as pa
 import pytest
 
 from xetra_etl.common.adapters.catalog import list_source_dates
 from xetra_etl.common.adapters.source_reader import SourceReader
 from xetra_etl.common.adapters.sourceio import read_bars
 from xetra_etl.common.adapters.storage import ObjectStore
+from xetra_etl.common.app.reading import DateBars
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.domain.source_layout import SourceDate, SourceObject
 from xetra_etl.common.infra.config import SourceConfig
@@ -57,6 +59,13 @@ def each_object(store: ObjectStore, source_date: SourceDate) -> list[dict[str, o
     ]
 
 
+def isins_of_codes(bars: DateBars) -> list[object]:
+    """The rows' ISINs as the reader's ISIN codes say, for the aggregation to reuse."""
+    assert bars.isin_codes is not None
+    codes, distinct = bars.isin_codes
+    return distinct.take(pa.array(codes)).to_pylist()
+
+
 def test_read_date_gives_the_rows_of_each_object_in_turn(store: ObjectStore) -> None:
     source_date = put_date(
         store,
@@ -70,6 +79,7 @@ def test_read_date_gives_the_rows_of_each_object_in_turn(store: ObjectStore) -> 
     assert bars.bars.to_pylist() == each_object(store, source_date)
     assert bars.minutes.tolist() == [480, 481, 599, 630]
     assert bars.duplicates == 0 and bars.rows_read == 4
+    assert isins_of_codes(bars) == bars.bars["isin"].to_pylist()
 
 
 def test_read_date_reads_objects_whose_headers_differ(store: ObjectStore) -> None:
@@ -90,6 +100,7 @@ def test_read_date_drops_exact_duplicates_and_counts_them(store: ObjectStore) ->
     assert bars.duplicates == 1 and bars.rows_read == 3
     assert bars.bars["time"].to_pylist() == ["08:00", "08:01"]
     assert bars.minutes.tolist() == [480, 481]
+    assert isins_of_codes(bars) == bars.bars["isin"].to_pylist()  # codes of the rows kept
 
 
 def test_read_date_names_the_object_and_line_of_a_conflicting_row(store: ObjectStore) -> None:

@@ -109,3 +109,18 @@ def test_fixed_width_bytes_is_none_for_other_widths_and_nulls() -> None:
     assert kernels.fixed_width_bytes(pa.array(["ab", "c"]), 2) is None
     assert kernels.fixed_width_bytes(pa.array(["ab", None]), 2) is None
     assert pc.equal(pa.array(["ab"]), pa.array(["ab"]))[0].as_py()
+
+
+@pytest.mark.parametrize("zero_volume", [False, True])
+def test_kernel_aggregates_with_a_readers_isin_codes_equal_the_reference(zero_volume: bool) -> None:
+    bars = _bars(np.random.default_rng(3), 700, unique=True)
+    distinct = pc.unique(bars["isin"].combine_chunks())
+    distinct = distinct.take(pa.array(np.arange(len(distinct))[::-1]))  # any order will do
+    codes = np.asarray(pc.index_in(bars["isin"].combine_chunks(), value_set=distinct))
+
+    fast = kernels.daily_aggregates(
+        bars, _minutes(bars), include_zero_volume_rows=zero_volume, isin_codes=(codes, distinct)
+    )
+
+    reference = daily_aggregates(bars, include_zero_volume_rows=zero_volume)
+    assert repr(fast.to_pylist()) == repr(reference.to_pylist())
