@@ -2,7 +2,7 @@
 
 Every problem is collected and reported in one ConfigError (exit 78). Deployment values can be
 overridden from the environment as `XETRA__<SECTION>__<KEY>` (for example `XETRA__TARGET__URI`).
-Secrets never go here: boto3's credential chain and `AWS_ENDPOINT_URL` handle them.
+Secrets never go here: the standard AWS credential chain and `AWS_ENDPOINT_URL` handle them.
 """
 
 from __future__ import annotations
