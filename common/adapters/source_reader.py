@@ -55,8 +55,18 @@ class SourceReader:
         self._buffers = threading.local()
         self._read_object: Callable[[str], bytes | Stream] | None = None
         self._lock = threading.Lock()
+        self._reading = 0  # dates being read right now, by any thread
 
     def read_date(self, source_date: SourceDate) -> DateBars:
+        with self._lock:
+            self._reading += 1
+        try:
+            return self._read_date(source_date)
+        finally:
+            with self._lock:
+                self._reading -= 1
+
+    def _read_date(self, source_date: SourceDate) -> DateBars:
         size = sum(obj.size + 1 for obj in source_date.objects)  # +1: a newline may be added
         with contextlib.closing(self._objects(source_date)) as objects:
             joined, blobs = join_objects(objects, columns=self.columns, into=self._buffer(size))
@@ -77,8 +87,14 @@ class SourceReader:
         try:
             # 1 MiB blocks keep the parser's working set small; one concatenation afterwards
             # gives the contiguous columns that the checks and kernels read as numpy arrays.
+            # A date read alone (a step's one date, a run's last) parses on every core.
             table = _contiguous(
-                parse_csv(pa.py_buffer(joined.data), self.columns, block_size=1 << 20)
+                parse_csv(
+                    pa.py_buffer(joined.data),
+                    self.columns,
+                    block_size=1 << 20,
+                    use_threads=self._reading == 1,
+                )
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None

@@ -76,15 +76,18 @@ def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date
     return table.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
 
 
-def parse_csv(source: Any, columns: Mapping[str, str], *, block_size: int) -> pa.Table:
+def parse_csv(
+    source: Any, columns: Mapping[str, str], *, block_size: int, use_threads: bool = False
+) -> pa.Table:
     """One `read_csv` of only the mapped columns, typed, renamed to canonical names.
 
+    `use_threads`: parse blocks on Arrow's CPU pool too, not only on the calling thread.
     Raises pyarrow's errors; callers decide between diagnosing and falling back.
     """
     by_header = {header_name: canonical for canonical, header_name in columns.items()}
     table = pv.read_csv(
         source,
-        read_options=pv.ReadOptions(use_threads=False, block_size=block_size),
+        read_options=pv.ReadOptions(use_threads=use_threads, block_size=block_size),
         convert_options=pv.ConvertOptions(
             include_columns=list(columns.values()),
             column_types={columns[c]: t for c, t in _TYPES.items()},
