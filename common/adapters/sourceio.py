@@ -23,7 +23,8 @@ from xetra_etl.common.domain.rules import first_broken_row
 from xetra_etl.common.infra.errors import SourceDataError
 from xetra_etl.common.kernels import not_hh_mm
 
-_TYPES: dict[str, pa.DataType] = {
+# What the parse makes of each mapped column (`BAR_SCHEMA` and the date, still as text).
+PARSED_TYPES: dict[str, pa.DataType] = {
     "isin": pa.string(),
     "date": pa.string(),
     "time": pa.string(),
@@ -90,7 +91,7 @@ def parse_csv(
         read_options=pv.ReadOptions(use_threads=use_threads, block_size=block_size),
         convert_options=pv.ConvertOptions(
             include_columns=list(columns.values()),
-            column_types={columns[c]: t for c, t in _TYPES.items()},
+            column_types={columns[c]: t for c, t in PARSED_TYPES.items()},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
@@ -271,7 +272,7 @@ def diagnose(
             )
         for canonical, position in positions.items() if fields else ():
             value = fields[position]
-            problem = _conversion_problem(value, _TYPES[canonical])
+            problem = _conversion_problem(value, PARSED_TYPES[canonical])
             if problem:
                 return SourceDataError(
                     f"{problem}: {value!r}", key=key, line=line, column=columns[canonical]

@@ -9,20 +9,11 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xetra_etl.common.adapters.sourceio import PARSED_TYPES
 from xetra_etl.common.domain.rules import RULES, RowProblem, first_broken_row
 from xetra_etl.common.kernels import not_hh_mm, quick_check
 
 DAY = dt.date(2021, 3, 1)
-TYPES = {
-    "isin": pa.string(),
-    "date": pa.string(),
-    "time": pa.string(),
-    "start_price": pa.float64(),
-    "max_price": pa.float64(),
-    "min_price": pa.float64(),
-    "end_price": pa.float64(),
-    "traded_volume": pa.int64(),
-}
 PRICES = [1.0, 2.0, 2.5, 3.0, 0.0, -1.0, float("nan"), float("inf")]
 
 
@@ -60,7 +51,7 @@ def _rows(plain: bool) -> st.SearchStrategy[list[dict[str, object]]]:
 
 
 def _table(rows: list[dict[str, object]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=pa.schema(list(TYPES.items())))
+    return pa.Table.from_pylist(rows, schema=pa.schema(list(PARSED_TYPES.items())))
 
 
 @settings(max_examples=200, deadline=None)
@@ -96,4 +87,4 @@ def test_first_broken_row_names_the_earliest_row_and_its_first_rule() -> None:
     ]
     problem = first_broken_row(_table(rows), DAY, not_hh_mm)
     assert problem == RowProblem(1, "min_price", "price is not positive")
-    assert {rule.column for rule in RULES} == set(TYPES)
+    assert {rule.column for rule in RULES} == set(PARSED_TYPES)
