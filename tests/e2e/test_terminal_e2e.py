@@ -138,6 +138,11 @@ def make_run(tmp_path: Path, *, days: int, securities: int) -> LocalRun:
         seed=5,
         minute_files_for_last=False,
     )
+    return run_over(source, tmp_path, days=days)
+
+
+def run_over(source: Path, tmp_path: Path, *, days: int) -> LocalRun:
+    """A one-worker run of the first `days` days of `source` into `tmp_path/target`."""
     config = tmp_path / "config.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -155,6 +160,9 @@ def make_run(tmp_path: Path, *, days: int, securities: int) -> LocalRun:
     return LocalRun(source, tmp_path / "target", config, FIRST + dt.timedelta(days=days - 1))
 
 
+LONG_DAYS = 70  # enough dates that a run is still busy when Ctrl-C comes
+
+
 @pytest.fixture(scope="module")
 def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Enough dates that a run is still busy when Ctrl-C comes."""
@@ -162,7 +170,7 @@ def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate(
         LocalStore(path, durable=False),
         first_date=FIRST,
-        days=70,
+        days=LONG_DAYS,
         securities_count=150,
         seed=5,
         minute_files_for_last=False,
@@ -171,21 +179,7 @@ def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def long_run(long_source: Path, tmp_path: Path) -> LocalRun:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": {"uri": str(long_source)},
-                "target": {"uri": str(tmp_path / "target")},
-                "pipeline": {
-                    "first_date": FIRST.isoformat(),
-                    "prev_close_lookback_days": LOOKBACK,
-                    "workers": 1,
-                },
-            }
-        )
-    )
-    return LocalRun(long_source, tmp_path / "target", config, FIRST + dt.timedelta(days=69))
+    return run_over(long_source, tmp_path, days=LONG_DAYS)
 
 
 def some_dates_done(output: str) -> bool:
