@@ -9,14 +9,13 @@ stale aggregates (from a source that has changed since) are removed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.recording_store import RecordingStore
 from xetra_etl.common.adapters.catalog import list_source_dates
 from xetra_etl.common.adapters.source_reader import SourceReader
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.app.demo_data import generate
@@ -25,35 +24,6 @@ from xetra_etl.common.entrypoints.localrun import RunResult, run_local
 from xetra_etl.common.infra.config import Config, parse_config
 
 FIRST, LAST = dt.date(2021, 3, 1), dt.date(2021, 3, 5)  # Monday to Friday
-
-
-class RecordingStore(LocalStore):
-    """A local store that records each request as (operation, key)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.requests: list[tuple[str, str]] = []
-
-    def get(self, key: str) -> Blob:
-        self.requests.append(("get", key))
-        return super().get(key)
-
-    def put(
-        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
-    ) -> str:
-        self.requests.append(("put", key))
-        return super().put(key, data, if_match=if_match, if_none_match=if_none_match)
-
-    def delete(self, key: str) -> None:
-        self.requests.append(("delete", key))
-        super().delete(key)
-
-    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
-        self.requests.append(("list", prefix))
-        yield from super().list(prefix, start_after=start_after)
-
-    def count(self, operation: str, part: str) -> int:
-        return sum(1 for op, key in self.requests if op == operation and part in key)
 
 
 @pytest.fixture
