@@ -53,7 +53,9 @@ class SourceReader:
         # Per worker thread: the buffer a date's objects are joined in, reused from date to date
         # (a fresh one per date cost ~5,600 page faults: most of a run's faults, in the profile).
         self._buffers = threading.local()
-        self._read_object: Callable[[str], bytes | Stream] | None = None
+        # The reader itself is made by the first date read (`SourceReaderOnDemand`), so its S3
+        # client is too: no laziness of its own here.
+        self._read_object: Callable[[str], bytes | Stream] = _object_reader(store)
         self._lock = threading.Lock()
         self._reading = 0  # dates being read right now, by any thread
 
@@ -152,7 +154,7 @@ class SourceReader:
                 with contextlib.closing(self.store.open_object(obj.key)) as stream:
                     yield stream  # read by the consumer before it asks for the next one
             return
-        read = self._reader_of_objects()
+        read = self._read_object
         with self._pool.use() as pool:
             pending: deque[Future[bytes | Stream]] = deque()
             try:
@@ -165,12 +167,6 @@ class SourceReader:
             finally:
                 for future in pending:
                     future.cancel()
-
-    def _reader_of_objects(self) -> Callable[[str], bytes | Stream]:
-        with self._lock:  # made once, by the first date read
-            if self._read_object is None:
-                self._read_object = _object_reader(self.store)
-            return self._read_object
 
 
 def _object_reader(store: ObjectStore) -> Callable[[str], bytes | Stream]:
