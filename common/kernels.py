@@ -58,15 +58,49 @@ def hh_mm_minutes(times: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         data = times.buffers()[2]
         data_bytes = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
         raw = data_bytes[offsets[:-1][valid][:, None] + np.arange(5)]
-    digits = raw.astype(np.int16) - ord("0")
-    h1, h2, colon, m1, m2 = (digits[:, i] for i in range(5))
-    ok = (
-        (((h1 == 0) | (h1 == 1)) & (h2 >= 0) & (h2 <= 9)) | ((h1 == 2) & (h2 >= 0) & (h2 <= 3))
-    ) & ((colon == ord(":") - ord("0")) & (m1 >= 0) & (m1 <= 5) & (m2 >= 0) & (m2 <= 9))
+    # Each two-digit field read as one number and looked up: -1 for anything but 00-23 / 00-59.
+    hours = _HOUR_MINUTES[_byte_pairs(raw, 0)]
+    minutes_past = _MINUTES[_byte_pairs(raw, 3)]
+    ok = raw[:, 2] == ord(":")
+    ok &= hours >= 0
+    ok &= minutes_past >= 0
     minutes = np.zeros(n, np.int16)
-    minutes[valid] = np.where(ok, (h1 * 10 + h2) * 60 + m1 * 10 + m2, 0)
+    minutes[valid] = np.where(ok, hours + minutes_past, 0)
     valid[valid] = ok
     return minutes, valid
+
+
+def _two_digit_table(count: int, scale: int) -> np.ndarray:
+    """`value * scale` for the two ASCII digits of each value below `count`, indexed by the
+    digits read as one big-endian uint16; -1 for every other pair of bytes."""
+    table = np.full(1 << 16, -1, np.int16)
+    for value in range(count):
+        table[(ord("0") + value // 10) << 8 | (ord("0") + value % 10)] = value * scale
+    return table
+
+
+_HOUR_MINUTES = _two_digit_table(24, 60)
+_MINUTES = _two_digit_table(60, 1)
+
+
+def _byte_pairs(raw: np.ndarray, column: int) -> np.ndarray:
+    """Bytes `column` and `column + 1` of each row of a uint8 matrix, as big-endian uint16s."""
+    pairs: np.ndarray = raw[:, column : column + 2].view(">u2")[:, 0]
+    return pairs
+
+
+def rows_other_than(raw: np.ndarray, value: bytes) -> np.ndarray:
+    """Which rows of an (n, len(value)) uint8 matrix are not `value`, compared in 8-, 4-, 2- and
+    1-byte words (a row-wise `any` over ten bytes was half of the row checks' time)."""
+    other = np.zeros(len(raw), np.bool_)
+    expected = np.frombuffer(value, np.uint8)
+    start = 0
+    for width, word in ((8, "<u8"), (4, "<u4"), (2, "<u2"), (1, "u1")):
+        while len(value) - start >= width:
+            stop = start + width
+            other |= raw[:, start:stop].view(word)[:, 0] != expected[start:stop].view(word)[0]
+            start = stop
+    return other
 
 
 def not_hh_mm(times: pa.Array) -> np.ndarray:
@@ -103,11 +137,9 @@ def _quick_mask(
     if broken.op == "not_hh_mm":
         return ~valid_times
     if broken.op == "other_date":
-        raw = fixed_width_bytes(column, 10)
-        if raw is None:
-            return None
-        other: np.ndarray = (raw != np.frombuffer(day.isoformat().encode(), np.uint8)).any(axis=1)
-        return other
+        expected = day.isoformat().encode()
+        raw = fixed_width_bytes(column, len(expected))
+        return None if raw is None else rows_other_than(raw, expected)
     if broken.op == "not_12_chars":
         raw = fixed_width_bytes(column, 12)
         if raw is None or (raw >= 0x80).any():  # only ASCII has as many characters as bytes

@@ -96,6 +96,37 @@ def test_hh_mm_minutes_reads_a_sliced_array() -> None:
     assert valid.tolist() == [True, False, True] and minutes[[0, 2]].tolist() == [600, 690]
 
 
+def test_hh_mm_minutes_agrees_with_plain_python_on_every_two_digit_field() -> None:
+    """Every hh and mm from 00 to 99 and fields with a byte either side of the digits."""
+    fields = [f"{v:02d}" for v in range(100)] + ["/0", "0/", ":0", "0:", " 1", "1 ", "\x000"]
+    times = [f"{hh}:{mm}" for hh in fields for mm in fields] + ["12;00", "12000", "12 00"]
+
+    minutes, valid = kernels.hh_mm_minutes(pa.array(times))
+
+    def plain(text: str) -> int | None:
+        hh, colon, mm = text[:2], text[2], text[3:]
+        ok = hh.isdigit() and mm.isdigit() and colon == ":" and int(hh) < 24 and int(mm) < 60
+        return int(hh) * 60 + int(mm) if ok and hh.isascii() and mm.isascii() else None
+
+    expected = [plain(text) for text in times]
+    assert valid.tolist() == [value is not None for value in expected]
+    assert minutes.tolist() == [value or 0 for value in expected]
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 7, 8, 9, 10, 12, 13, 16, 17])
+def test_rows_other_than_equals_a_row_wise_comparison(width: int) -> None:
+    rng = np.random.default_rng(width)
+    value = bytes(rng.integers(0, 256, width, dtype=np.uint8))
+    raw = np.tile(np.frombuffer(value, np.uint8), (300, 1))
+    rows, columns = rng.integers(0, 300, 40), rng.integers(0, width, 40)
+    raw[rows, columns] ^= rng.integers(1, 256, 40, dtype=np.uint8)  # one byte changed each
+
+    other = kernels.rows_other_than(raw, value)
+
+    assert other.tolist() == (raw != np.frombuffer(value, np.uint8)).any(axis=1).tolist()
+    assert other.sum() == len(set(rows.tolist()))
+
+
 def test_first_rows_of_minutes_points_repeats_at_their_first_row() -> None:
     codes = np.array([0, 1, 0, 0, 1])
     minutes = np.array([5, 5, 6, 5, 5], np.int16)
