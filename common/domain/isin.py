@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import functools
+import string
+
+_NUMBER_OF = {ch: str(int(ch, 36)) for ch in string.digits + string.ascii_uppercase}  # "A": "10"
+_VALUE = {str(d): d for d in range(10)}
+_DOUBLED = {str(d): sum(divmod(2 * d, 10)) for d in range(10)}  # digit sum of twice the digit
 
 
 def check_digit(body: str) -> int:
-    """The check digit for the first 11 characters of an ISIN."""
-    digits = "".join(str(int(ch, 36)) for ch in body.upper())
-    total = 0
-    for index, ch in enumerate(reversed(digits)):
-        value = int(ch)
-        if index % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
+    """The check digit for the first 11 characters of an ISIN (ASCII letters and digits)."""
+    digits = "".join(map(_NUMBER_OF.__getitem__, body.upper()))
+    # Luhn: from the right, every other digit doubled, starting with the rightmost.
+    total = sum(map(_DOUBLED.__getitem__, digits[::-2]))
+    total += sum(map(_VALUE.__getitem__, digits[-2::-2]))
     return (10 - total % 10) % 10
 
 
@@ -23,6 +23,7 @@ def check_digit(body: str) -> int:
 def is_valid(isin: str) -> bool:
     return (
         len(isin) == 12
+        and isin.isascii()
         and isin[:2].isalpha()
         and isin[:11].isalnum()
         and isin[11].isdigit()
