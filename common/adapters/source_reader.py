@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import mmap
 import sys
 import threading
 from collections import deque
@@ -28,6 +29,7 @@ from xetra_etl.common.adapters.sourceio import (
     Stream,
     join_objects,
     line_of_row,
+    new_buffer,
     parse_csv,
     read_bars,
 )
@@ -134,17 +136,17 @@ class SourceReader:
                 column=self.columns["time"],
             ) from None
 
-    def _buffer(self, size: int) -> bytearray:
+    def _buffer(self, size: int) -> mmap.mmap:
         """This thread's buffer from its date before, when it holds `size` bytes; else a new one.
 
         Taken, not shared: a date's text lives in one buffer at a time, not two.
         """
-        buffer: bytearray | None = getattr(self._buffers, "buffer", None)
+        buffer: mmap.mmap | None = getattr(self._buffers, "buffer", None)
         self._buffers.buffer = None
         if buffer is not None and len(buffer) >= size:
             return buffer
         del buffer  # freed before its larger successor is made
-        return bytearray(size * 5 // 4)  # headroom: dates differ in size; zeroing is not free
+        return new_buffer(size * 5 // 4)  # headroom: dates differ in size
 
     def _objects(self, source_date: SourceDate) -> Generator[bytes | Stream]:
         """The date's objects in key order, as they arrive: open streams, read one after another,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import mmap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -110,7 +111,7 @@ class JoinedObjects:
     reuse for the next date once it is done with this one.
     """
 
-    buffer: bytearray
+    buffer: mmap.mmap
     length: int
     header: bytes
     spans: tuple[tuple[int, int] | None, ...]  # None: the object was empty
@@ -134,7 +135,7 @@ def join_objects(
     objects: Iterable[bytes | Stream],
     *,
     columns: Mapping[str, str],
-    into: bytearray | None = None,
+    into: mmap.mmap | None = None,
 ) -> tuple[JoinedObjects | None, list[bytes]]:
     """(the objects joined under their one header, []) or, when their headers differ or lack
     a mapped column, (None, every object).
@@ -145,7 +146,7 @@ def join_objects(
     text is written into `into` when it fits (a larger buffer replaces it when not): a worker
     that passes the same buffer date after date touches no fresh memory.
     """
-    joined = _Joiner(into if into is not None else bytearray())
+    joined = _Joiner(into if into is not None else new_buffer(0))
     objects = iter(objects)
     for obj in objects:
         head, stream = _head_of(obj)
@@ -176,6 +177,16 @@ def join_objects(
     return joined.result(), []
 
 
+def new_buffer(size: int) -> mmap.mmap:
+    """A writable buffer of `size` bytes (at least one) for joining objects into.
+
+    Anonymous memory, not a `bytearray`: a bytearray is zeroed in full when it is made, while
+    its thread holds the GIL, so every other worker waited through a first date's buffer. The
+    kernel supplies these pages zeroed as the reads first write them, with the GIL released.
+    """
+    return mmap.mmap(-1, max(size, 1))
+
+
 def _head_of(obj: bytes | Stream) -> tuple[bytes, Stream | None]:
     """The object's first bytes, and the stream its remaining bytes are still to come from."""
     if isinstance(obj, bytes):
@@ -195,14 +206,14 @@ def _read_all(obj: bytes | Stream) -> bytes:
 
 
 class _Joiner:
-    def __init__(self, buffer: bytearray) -> None:
+    def __init__(self, buffer: mmap.mmap) -> None:
         self.buffer, self.length = buffer, 0
         self.header: bytes | None = None
         self.spans: list[tuple[int, int] | None] = []
 
     def _reserve(self, size: int) -> None:
         if self.length + size > len(self.buffer):  # never resized in place: a view may be alive
-            grown = bytearray(max(self.length + size, len(self.buffer) * 3 // 2, 1 << 16))
+            grown = new_buffer(max(self.length + size, len(self.buffer) * 3 // 2, 1 << 16))
             grown[: self.length] = memoryview(self.buffer)[: self.length]
             self.buffer = grown
 
