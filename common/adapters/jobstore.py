@@ -176,6 +176,9 @@ class RunLock:
             holder, expires = str(held["run_id"]), float(held["expires_at"])
         except (ValueError, KeyError, TypeError):
             held, holder, expires = {}, "unknown", 0.0
+        if holder == run_id and _held_by_this_process(held):
+            # The create did write, but its answer was lost and the store's retry was refused.
+            return Lease(run_id, blob.etag)
         if expires > time.time() and not _holder_is_gone(held):
             until = dt.datetime.fromtimestamp(expires, dt.UTC).isoformat(timespec="seconds")
             raise LockHeldError(
@@ -204,6 +207,10 @@ class RunLock:
             return
         if current.etag == lease.etag:
             self.store.delete(self.key)
+
+
+def _held_by_this_process(held: dict[str, object]) -> bool:
+    return held.get("host") == socket.gethostname() and held.get("pid") == os.getpid()
 
 
 def _holder_is_gone(held: dict[str, object]) -> bool:

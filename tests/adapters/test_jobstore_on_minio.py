@@ -87,6 +87,38 @@ def test_renewal_fails_when_another_run_took_the_lock(store: ObjectStore) -> Non
         lock.renew(lease)  # If-Match on an existing, different ETag: refused on MinIO too
 
 
+class LostAnswerStore(LocalStore):
+    """The local adapter whose first create-if-absent writes, then reports the condition lost:
+    what a client sees when a write's answer is lost and its retry finds the object there."""
+
+    lost = False
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        etag = super().put(key, data, if_match=if_match, if_none_match=if_none_match)
+        if if_none_match and not self.lost:
+            self.lost = True
+            raise PreconditionFailedError(f"{self.location(key)} already exists")
+        return etag
+
+
+def test_a_lock_whose_create_answer_was_lost_is_taken_by_its_own_run(tmp_path: Path) -> None:
+    store = LostAnswerStore(tmp_path / "target")
+    lock = RunLock(store, LAYOUT, ttl_seconds=600)
+
+    lease = lock.acquire("run-a")
+
+    assert store.lost and lease.etag == store.get(LAYOUT.lock_key).etag
+    with pytest.raises(LockHeldError):
+        RunLock(store, LAYOUT, ttl_seconds=600).acquire("run-b")
+
+
 def _record(day: dt.date) -> DateRecord:
     return DateRecord(day, State.DONE, "fp", "ifp", row_count=10, run_id="r")
 
