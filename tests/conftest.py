@@ -4,9 +4,10 @@
   console script under test) needs: endpoint, test credentials and region.
 - `s3_bucket`: a fresh bucket on SeaweedFS per test, for end-to-end runs.
 - `s3_server`: parametrized over both servers, for tests of S3 behaviour.
-- `store`: parametrized over every backend (local directory, moto, SeaweedFS), each a fresh,
-  empty store. S3 stores live under a unique prefix `<id>/root/pfx` in one bucket per server,
-  so prefix handling is exercised everywhere. `store_target` describes where a store lives;
+- `store`: parametrized over every backend (local directory; moto and SeaweedFS, each through
+  the botocore store and the obstore one), each a fresh, empty store. S3 stores live under a
+  unique prefix `<id>/root/pfx` in one bucket per server, so prefix handling is exercised
+  everywhere. `store_target` describes where a store lives;
   `open_store_again` opens another, independent instance of it.
 
 Servers start lazily: a run that selects only local tests starts none.
@@ -33,11 +34,14 @@ from tests.s3servers import (
 from xetra_etl.common.adapters.storage import ObjectStore
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
+from xetra_etl.common.adapters.storage.s3_obstore import ObstoreS3Store
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-BACKENDS = ["local", "moto", "seaweedfs"]
+# A backend is a server and, for S3, the store class: "moto" is the botocore store on moto,
+# "moto-obstore" the obstore store on the same server.
+BACKENDS = ["local", "moto", "seaweedfs", "moto-obstore", "seaweedfs-obstore"]
 S3_BACKENDS = ["moto", "seaweedfs"]
 S3_STORE_PREFIX = "root/pfx"
 
@@ -160,11 +164,13 @@ def store(store_target: StoreTarget, request: pytest.FixtureRequest) -> ObjectSt
         return LocalStore(store_target.uri)
     shared: _SharedS3 = request.getfixturevalue("_shared_s3")
     client, bucket = shared.get(store_target.server)
+    if store_target.backend.endswith("-obstore"):
+        return ObstoreS3Store(bucket, store_target.prefix, store_target.endpoint_url)
     return S3Store(bucket, store_target.prefix, client)
 
 
-def _server(request: pytest.FixtureRequest, kind: str) -> S3Server:
-    fixture = {"moto": "moto_server", "seaweedfs": "seaweedfs"}[kind]
+def _server(request: pytest.FixtureRequest, backend: str) -> S3Server:
+    fixture = {"moto": "moto_server", "seaweedfs": "seaweedfs"}[backend.removesuffix("-obstore")]
     server = request.getfixturevalue(fixture)
     assert isinstance(server, S3Server)
     return server

@@ -34,6 +34,8 @@ class FaultPlan:
     rate: float = 0.0  # share of requests that fail
     kinds: tuple[str, ...] = FAULTS
     only_paths_containing: str | None = None  # when set, fail every matching request
+    limit: int | None = None  # when set, fail no more requests than this
+    seen: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of each request
     timeout_seconds: float = 3.0
     seed: int = 1
     counts: Counter[str] = field(default_factory=Counter)
@@ -42,10 +44,13 @@ class FaultPlan:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
 
-    def decide(self, path: str) -> str | None:
+    def decide(self, method: str, path: str) -> str | None:
         with self._lock:
             self.counts["requests"] += 1
-            if self.only_paths_containing is not None:
+            self.seen.append((method, path))
+            if self.limit is not None and self.counts["faults"] >= self.limit:
+                fault = None
+            elif self.only_paths_containing is not None:
                 fault = self.kinds[0] if self.only_paths_containing in path else None
             elif self._random.random() < self.rate:
                 fault = self._random.choice(self.kinds)
@@ -53,6 +58,7 @@ class FaultPlan:
                 fault = None
             if fault:
                 self.counts[fault] += 1
+                self.counts["faults"] += 1
             return fault
 
 
@@ -68,7 +74,7 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            fault = plan.decide(self.path)
+            fault = plan.decide(self.command, self.path)
             if fault == "reset":
                 # RST instead of a response: SO_LINGER with a zero timeout, then close.
                 self.connection.setsockopt(
@@ -90,7 +96,7 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(payload)
                 return
-            connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            connection = http.client.HTTPConnection(parsed.hostname or "", parsed.port, timeout=60)
             try:
                 headers = {k: v for k, v in self.headers.items()}
                 connection.request(self.command, self.path, body=body, headers=headers)

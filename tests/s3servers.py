@@ -30,6 +30,8 @@ import boto3
 from botocore.config import Config
 
 from xetra_etl.common.adapters.storage import ObjectStore, open_store
+from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
+from xetra_etl.common.adapters.storage.s3_obstore import ObstoreS3Store
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -411,8 +413,17 @@ class StoreTarget:
         return self.server.keys(self.bucket, f"{self.prefix}/")
 
     def open(self) -> ObjectStore:
-        """A new, independent instance through the factory (its own client); closed by close()."""
-        store = open_store(self.uri, endpoint_url=self.endpoint_url)
+        """A new, independent instance of the backend's store class (its own client); closed
+        by close()."""
+        store: ObjectStore
+        if self.server is None:
+            store = open_store(self.uri)
+        elif self.backend.endswith("-obstore"):
+            assert self.bucket is not None
+            store = ObstoreS3Store(self.bucket, self.prefix, self.endpoint_url)
+        else:
+            assert self.bucket is not None
+            store = S3Store(self.bucket, self.prefix, make_client(self.endpoint_url))
         self._opened.append(store)
         return store
 

@@ -1,6 +1,8 @@
-"""What only the S3 adapter has: a bucket prefix, an endpoint, and a network that can fail.
+"""What only the S3 adapters have: a bucket prefix, an endpoint, credentials, and a network that
+can fail.
 
-Runs against both real servers (moto and SeaweedFS); the unreachable endpoint needs no server.
+Runs each store class (botocore's, obstore's) against both real servers (moto and SeaweedFS); the
+unreachable endpoint needs no server.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.faultproxy import FaultPlan, fault_proxy
 from tests.s3servers import S3Bucket, S3Server, closed_port, new_bucket_name
-from xetra_etl.common.adapters.storage import ObjectStore, open_store
+from xetra_etl.common.adapters.storage import ObjectStore, factory, open_store
 from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
+from xetra_etl.common.adapters.storage.s3_obstore import ObstoreS3Store
 from xetra_etl.common.infra.errors import (
     ExitCode,
     ObjectNotFoundError,
@@ -34,6 +38,7 @@ OPERATIONS: dict[str, Operation] = {
     "list": lambda store: list(store.list("date=")),
     "delete": lambda store: store.delete("date=2024-01-02/report.parquet"),
 }
+Opener = Callable[[str, "str | None"], ObjectStore]
 
 
 @pytest.fixture
@@ -41,26 +46,27 @@ def bucket(s3_server: S3Server) -> S3Bucket:
     return S3Bucket(s3_server, s3_server.make_bucket())
 
 
-@pytest.fixture
-def opened() -> Iterator[list[S3Store]]:
-    """Stores a test opens itself; their clients are closed afterwards."""
-    stores: list[S3Store] = []
-    yield stores
-    for store in stores:
-        store.client.close()
+@pytest.fixture(params=["botocore", "obstore"])
+def open_s3(request: pytest.FixtureRequest) -> Iterator[Opener]:
+    """Opens a store of one S3 class for a URI and endpoint; botocore clients closed after."""
+    clients = []
 
+    def opener(uri: str, endpoint_url: str | None) -> ObjectStore:
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        if request.param == "obstore":
+            return ObstoreS3Store(bucket, prefix, endpoint_url)
+        clients.append(make_client(endpoint_url))
+        return S3Store(bucket, prefix, clients[-1])
 
-def _open(opened: list[S3Store], uri: str, endpoint_url: str | None) -> S3Store:
-    store = open_store(uri, endpoint_url=endpoint_url)
-    assert isinstance(store, S3Store)
-    opened.append(store)
-    return store
+    yield opener
+    for client in clients:
+        client.close()
 
 
 def test_s3_store_writes_under_its_prefix_when_given_relative_keys(
-    bucket: S3Bucket, opened: list[S3Store]
+    bucket: S3Bucket, open_s3: Opener
 ) -> None:
-    store = _open(opened, bucket.uri("root/pfx"), bucket.server.endpoint_url)
+    store = open_s3(bucket.uri("root/pfx"), bucket.server.endpoint_url)
 
     store.put("date=2024-01-02/report.parquet", b"x")
 
@@ -68,12 +74,12 @@ def test_s3_store_writes_under_its_prefix_when_given_relative_keys(
 
 
 def test_s3_store_lists_only_its_prefix_when_neighbours_share_a_string_prefix(
-    bucket: S3Bucket, opened: list[S3Store]
+    bucket: S3Bucket, open_s3: Opener
 ) -> None:
     admin = bucket.server.admin
     for key in ["root/pfx", "root/pfxx/k", "root/pf/k", "root/k", "other/root/pfx/k"]:
         admin.put_object(Bucket=bucket.name, Key=key, Body=b"neighbour")
-    store = _open(opened, bucket.uri("root/pfx"), bucket.server.endpoint_url)
+    store = open_s3(bucket.uri("root/pfx"), bucket.server.endpoint_url)
     store.put("k", b"mine")
 
     assert [info.key for info in store.list()] == ["k"]
@@ -84,9 +90,9 @@ def test_s3_store_lists_only_its_prefix_when_neighbours_share_a_string_prefix(
 
 @pytest.mark.parametrize("uri_prefix", ["", "root/pfx/", "/root/pfx"])
 def test_s3_store_round_trips_when_uri_prefix_is_empty_or_slashed(
-    bucket: S3Bucket, opened: list[S3Store], uri_prefix: str
+    bucket: S3Bucket, open_s3: Opener, uri_prefix: str
 ) -> None:
-    store = _open(opened, f"s3://{bucket.name}/{uri_prefix}", bucket.server.endpoint_url)
+    store = open_s3(f"s3://{bucket.name}/{uri_prefix}", bucket.server.endpoint_url)
     root = uri_prefix.strip("/")
 
     etag = store.put("a/b", b"1")
@@ -98,11 +104,11 @@ def test_s3_store_round_trips_when_uri_prefix_is_empty_or_slashed(
 
 
 def test_open_store_uses_endpoint_from_environment_when_none_given(
-    bucket: S3Bucket, opened: list[S3Store], monkeypatch: pytest.MonkeyPatch
+    bucket: S3Bucket, open_s3: Opener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Steps in pods get the endpoint as AWS_ENDPOINT_URL, not as an argument.
     monkeypatch.setenv("AWS_ENDPOINT_URL", bucket.server.endpoint_url)
-    store = _open(opened, bucket.uri("root/pfx"), None)
+    store = open_s3(bucket.uri("root/pfx"), None)
 
     store.put("k", b"1")
 
@@ -132,30 +138,64 @@ def test_s3_bucket_env_lets_a_subprocess_write_when_passed_to_it(s3_bucket: S3Bu
 
 @pytest.mark.parametrize("operation", ["delete", "get", "list", "put"])
 def test_s3_store_raises_transient_error_when_endpoint_unreachable(
-    operation: str, aws_test_env: dict[str, str]
+    operation: str, open_s3: Opener, monkeypatch: pytest.MonkeyPatch, aws_test_env: dict[str, str]
 ) -> None:
-    client = make_client(
-        f"http://127.0.0.1:{closed_port()}", max_attempts=2, connect_timeout=1, read_timeout=2
-    )
-    store = S3Store("xetra-bucket", "root/pfx", client)
-    try:
-        with pytest.raises(StorageTransientError) as caught:
-            OPERATIONS[operation](store)
-    finally:
-        client.close()
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("XETRA_S3_CONNECT_TIMEOUT", "1")
+    monkeypatch.setenv("XETRA_S3_READ_TIMEOUT", "2")
+    store = open_s3("s3://xetra-bucket/root/pfx", f"http://127.0.0.1:{closed_port()}")
+
+    with pytest.raises(StorageTransientError) as caught:
+        OPERATIONS[operation](store)
 
     assert caught.value.exit_code == ExitCode.TEMPORARY
     assert int(caught.value.exit_code) == 75
-    assert caught.value.exit_code == ExitCode.TEMPORARY
     assert "s3://xetra-bucket/root/pfx/" in str(caught.value)
+
+
+# Timeouts cost seconds each: only for the requests obstore does not repeat by itself.
+RETRIED = [
+    *((op, fault) for op in [*OPERATIONS, "put_if_match"] for fault in ("reset", "503")),
+    *((operation, "timeout") for operation in ("put_if_none_match", "put_if_match", "delete")),
+]
+
+
+@pytest.mark.parametrize(("operation", "fault"), RETRIED)
+def test_s3_store_retries_every_operation_through_passing_faults(
+    s3_bucket: S3Bucket,
+    open_s3: Opener,
+    operation: str,
+    fault: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # obstore itself repeats neither a conditional write nor a delete that got no answer. The
+    # retries are the client's: one server will do.
+    bucket = s3_bucket
+    monkeypatch.setenv("XETRA_S3_READ_TIMEOUT", "1")
+    admin, key = bucket.server.admin, "root/pfx/date=2024-01-02/report.parquet"
+    etag = admin.put_object(Bucket=bucket.name, Key=key, Body=b"x")["ETag"]
+    if operation == "put_if_none_match":
+        admin.delete_object(Bucket=bucket.name, Key="root/pfx/lock")
+    plan = FaultPlan(
+        kinds=(fault,), only_paths_containing=bucket.name, limit=1, timeout_seconds=1.5
+    )
+    with fault_proxy(bucket.server.endpoint_url, plan) as proxy:
+        store = open_s3(bucket.uri("root/pfx"), proxy)
+
+        if operation == "put_if_match":
+            store.put("date=2024-01-02/report.parquet", b"y", if_match=etag)
+        else:
+            OPERATIONS[operation](store)
+
+    assert plan.counts["faults"] == 1
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_s3_store_raises_storage_error_when_bucket_missing(
-    s3_server: S3Server, operation: str
+    s3_server: S3Server, open_s3: Opener, operation: str
 ) -> None:
     missing = new_bucket_name("missing")
-    store = S3Store(missing, "root/pfx", s3_server.admin)
+    store = open_s3(f"s3://{missing}/root/pfx", s3_server.endpoint_url)
 
     with pytest.raises(XetraEtlError) as caught:
         OPERATIONS[operation](store)
@@ -167,20 +207,36 @@ def test_s3_store_raises_storage_error_when_bucket_missing(
     assert missing in str(caught.value)
 
 
-def test_a_target_on_the_source_endpoint_shares_its_client(
-    bucket: S3Bucket, opened: list[S3Store]
+def test_open_store_takes_obstore_where_installed_else_botocore(
+    bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = _open(opened, bucket.uri("src"), bucket.server.endpoint_url)
-    same = open_store(bucket.uri("tgt"), endpoint_url=bucket.server.endpoint_url, share_with=source)
+    endpoint = bucket.server.endpoint_url
+    assert isinstance(open_store(bucket.uri("a"), endpoint_url=endpoint), ObstoreS3Store)
+
+    monkeypatch.setattr(factory, "obstore_installed", lambda: False)  # as in a control image
+    store = open_store(bucket.uri("a"), endpoint_url=endpoint)
+    assert isinstance(store, S3Store)
+    store.client.close()
+
+
+def test_a_botocore_target_on_the_source_endpoint_shares_its_client(
+    bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(factory, "obstore_installed", lambda: False)
+    endpoint = bucket.server.endpoint_url
+    source = open_store(bucket.uri("src"), endpoint_url=endpoint)
+    same = open_store(bucket.uri("tgt"), endpoint_url=endpoint, share_with=source)
     other = open_store(bucket.uri("tgt"), endpoint_url=None, share_with=source)
-    assert isinstance(same, S3Store) and isinstance(other, S3Store)
-    opened.append(other)
+    assert isinstance(source, S3Store) and isinstance(same, S3Store)
+    assert isinstance(other, S3Store)
 
     same.put("k", b"1")
 
     assert same.client is source.client
     assert other.client is not source.client  # another endpoint setting: a client of its own
     assert bucket.keys() == ["tgt/k"]
+    source.client.close()
+    other.client.close()
 
 
 def test_listing_timestamps_are_parsed_without_dateutil() -> None:
@@ -196,7 +252,8 @@ def test_listing_timestamps_are_parsed_without_dateutil() -> None:
 def test_the_s3_adapters_import_neither_boto3_nor_its_transfer_manager() -> None:
     script = (
         "import sys\n"
-        "import xetra_etl.common.adapters.storage.s3, xetra_etl.common.adapters.storage.s3_reads\n"
+        "import xetra_etl.common.adapters.storage.s3\n"
+        "import xetra_etl.common.adapters.storage.s3_obstore\n"
         "print(sorted(m for m in ('boto3', 's3transfer') if m in sys.modules))\n"
     )
     done = subprocess.run(
@@ -205,30 +262,61 @@ def test_the_s3_adapters_import_neither_boto3_nor_its_transfer_manager() -> None
     assert done.stdout.strip() == "[]"
 
 
-def test_fast_reads_without_credentials_fail_with_what_to_set(
-    bucket: S3Bucket, opened: list[S3Store], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from xetra_etl.common.adapters.storage.s3_reads import object_reader
+def test_with_keys_in_the_environment_s3_needs_no_botocore(s3_bucket: S3Bucket) -> None:
+    # What a data step on S3 pays at start: obstore's import, not botocore's and its client.
+    script = (
+        "import sys\n"
+        "from xetra_etl.common.adapters.storage import open_store\n"
+        "store = open_store(sys.argv[1])\n"
+        "store.put('k', b'1'); assert [i.key for i in store.list()] == ['k']\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3')))\n"
+    )
+    env = {**os.environ, **s3_bucket.env()}
+    done = subprocess.run(
+        [sys.executable, "-c", script, s3_bucket.uri("x")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "[]"
 
-    store = _open(opened, bucket.uri("src"), bucket.server.endpoint_url)
+
+def _no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
-    with pytest.raises(StorageError, match="no AWS credentials found; set AWS_ACCESS_KEY_ID"):
-        object_reader(store)
 
-
-def test_fast_reads_take_keys_from_the_standard_chain(
-    bucket: S3Bucket, opened: list[S3Store]
+def test_obstore_store_without_credentials_fails_with_what_to_set(
+    bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from xetra_etl.common.adapters.storage.s3_reads import object_reader
+    _no_credentials(monkeypatch, tmp_path)
 
-    store = _open(opened, bucket.uri("src"), bucket.server.endpoint_url)
+    with pytest.raises(StorageError, match="no AWS credentials found; set AWS_ACCESS_KEY_ID"):
+        ObstoreS3Store(bucket.name, "src", bucket.server.endpoint_url)
+
+
+def test_obstore_store_takes_a_profile_through_the_standard_chain(
+    bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    keys = {name: os.environ[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    _no_credentials(monkeypatch, tmp_path)
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[etl]\n"
+        f"aws_access_key_id = {keys['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {keys['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_PROFILE", "etl")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", bucket.server.endpoint_url)
+
+    store = ObstoreS3Store(bucket.name, "src", None)
     store.put("2021-01-04/a.csv", b"ISIN\nX\n")
 
-    body = object_reader(store)("2021-01-04/a.csv")
-
-    assert body.read() == b"ISIN\nX\n"
+    assert store.read("2021-01-04/a.csv").read() == b"ISIN\nX\n"
+    assert bucket.keys() == ["src/2021-01-04/a.csv"]

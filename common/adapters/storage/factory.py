@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from urllib.parse import urlparse
 
 from xetra_etl.common.adapters.storage.base import ObjectStore
@@ -17,13 +18,18 @@ def open_store(
 ) -> ObjectStore:
     """`scratch`: where a local store keeps its temporary files (ignored on S3).
 
-    `share_with`: an S3 store opened with the same `endpoint_url` lends its client (connection
-    pool, credentials, service model) instead of a second one being made.
+    S3 goes through obstore where it is installed (the data images), else through botocore (the
+    control images). `share_with`: a botocore store opened with the same `endpoint_url` lends its
+    client (connection pool, credentials, service model) instead of a second one being made.
     """
     if uri.startswith("s3://"):
+        parsed = urlparse(uri)
+        if obstore_installed():
+            from xetra_etl.common.adapters.storage.s3_obstore import ObstoreS3Store
+
+            return ObstoreS3Store(parsed.netloc, parsed.path, endpoint_url)
         from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
 
-        parsed = urlparse(uri)
         if isinstance(share_with, S3Store) and share_with.endpoint_setting == endpoint_url:
             client = share_with.client
         else:
@@ -32,3 +38,7 @@ def open_store(
     if uri.startswith("file://"):
         uri = urlparse(uri).path
     return LocalStore(uri) if scratch is None else LocalStore(uri, scratch=scratch)
+
+
+def obstore_installed() -> bool:
+    return importlib.util.find_spec("obstore") is not None
