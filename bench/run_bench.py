@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -422,14 +423,9 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
         list(pool.map(ctx.jobs.write, records))
     ctx.jobs.rebuild_meta()
     dates = len(found)
-    # Count requests inside the measured process with a botocore event hook.
-    counter = [PY, str(ROOT / "bench/count_requests.py")]
-    argv = [*counter, "run", "--config", str(config_path), "--last-date", str(last), "--json"]
-    runs, counted = [], {}
-    for _ in range(REPS):
-        out = work / "requests.json"
-        runs.append(measure([*argv], env={**env, "BENCH_REQUESTS_OUT": str(out)}))
-        counted = json.loads(out.read_text())
+    argv = etl("run", "--config", str(config_path), "--last-date", str(last), "--json")
+    runs = [measure(argv, env=env) for _ in range(REPS)]
+    counted = count_requests(argv, env, server.endpoint_url)
     return {
         "dates": dates,
         "source_objects": len(files),
@@ -437,9 +433,30 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
         "wall_median_s": statistics.median(r.wall for r in runs),
         "peak_process_mb": statistics.median(r.peak_process_mb for r in runs),
         "requests": counted,
-        "source_gets": counted.get("by_bucket", {}).get(f"GetObject {src}", 0),
+        "source_gets": counted["by_bucket"].get(f"GET {src}", 0),
         "runs": [asdict(r) for r in runs],
     }
+
+
+def count_requests(argv: list[str], env: dict[str, str], endpoint_url: str) -> dict[str, Any]:
+    """Run `argv` once with its S3 requests passing through a counting proxy (whichever client
+    sends them), and count them by method and by method and bucket."""
+    from tests.faultproxy import FaultPlan, fault_proxy
+
+    plan = FaultPlan()
+    with fault_proxy(endpoint_url, plan) as proxy:
+        subprocess.run(
+            argv,
+            env={**os.environ, **env, "AWS_ENDPOINT_URL": proxy},
+            check=True,
+            capture_output=True,
+        )
+    by_method: Counter[str] = Counter(method for method, _ in plan.seen)
+    by_bucket: Counter[str] = Counter(
+        f"{method} {path.lstrip('/').split('/', 1)[0].split('?', 1)[0]}"
+        for method, path in plan.seen
+    )
+    return {"total": len(plan.seen), "by_method": dict(by_method), "by_bucket": dict(by_bucket)}
 
 
 def image_sizes() -> list[dict[str, Any]]:
@@ -534,7 +551,7 @@ def render(results: dict[str, Any]) -> str:
         )
     noop = results.get("noop")
     if noop:
-        operations = ", ".join(f"{k}: {v}" for k, v in noop["requests"]["by_operation"].items())
+        operations = ", ".join(f"{k}: {v}" for k, v in noop["requests"]["by_method"].items())
         lines += [
             "",
             f"no-op run, SeaweedFS, {noop['dates']} processed dates: "
