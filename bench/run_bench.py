@@ -433,14 +433,14 @@ def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
         "wall_median_s": statistics.median(r.wall for r in runs),
         "peak_process_mb": statistics.median(r.peak_process_mb for r in runs),
         "requests": counted,
-        "source_gets": counted["by_bucket"].get(f"GET {src}", 0),
+        "source_gets": counted["by_bucket"].get(f"GetObject {src}", 0),
         "runs": [asdict(r) for r in runs],
     }
 
 
 def count_requests(argv: list[str], env: dict[str, str], endpoint_url: str) -> dict[str, Any]:
     """Run `argv` once with its S3 requests passing through a counting proxy (whichever client
-    sends them), and count them by method and by method and bucket."""
+    sends them), and count them by operation and by operation and bucket."""
     from tests.faultproxy import FaultPlan, fault_proxy
 
     plan = FaultPlan()
@@ -451,12 +451,24 @@ def count_requests(argv: list[str], env: dict[str, str], endpoint_url: str) -> d
             check=True,
             capture_output=True,
         )
-    by_method: Counter[str] = Counter(method for method, _ in plan.seen)
-    by_bucket: Counter[str] = Counter(
-        f"{method} {path.lstrip('/').split('/', 1)[0].split('?', 1)[0]}"
-        for method, path in plan.seen
-    )
-    return {"total": len(plan.seen), "by_method": dict(by_method), "by_bucket": dict(by_bucket)}
+    operations = [_operation(method, path) for method, path in plan.seen]
+    return {
+        "total": len(operations),
+        "by_operation": dict(Counter(operation for operation, _ in operations)),
+        "by_bucket": dict(Counter(f"{operation} {bucket}" for operation, bucket in operations)),
+    }
+
+
+def _operation(method: str, path: str) -> tuple[str, str]:
+    """(S3 operation, bucket) of a path-style request."""
+    where, _, query = path.lstrip("/").partition("?")
+    bucket, _, key = where.partition("/")
+    if method == "GET" and not key:
+        return ("ListObjects" if "list-type" in query else "GET bucket"), bucket
+    if method == "POST" and "delete" in query:
+        return "DeleteObjects", bucket
+    names = {"GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject", "HEAD": "HeadObject"}
+    return names.get(method, method), bucket
 
 
 def image_sizes() -> list[dict[str, Any]]:
@@ -551,7 +563,7 @@ def render(results: dict[str, Any]) -> str:
         )
     noop = results.get("noop")
     if noop:
-        operations = ", ".join(f"{k}: {v}" for k, v in noop["requests"]["by_method"].items())
+        operations = ", ".join(f"{k}: {v}" for k, v in noop["requests"]["by_operation"].items())
         lines += [
             "",
             f"no-op run, SeaweedFS, {noop['dates']} processed dates: "
