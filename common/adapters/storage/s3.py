@@ -21,7 +21,7 @@ import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key
+from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key, write_error
 from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
@@ -164,10 +164,7 @@ class S3Store:
             return str(self.client.put_object(**kwargs)["ETag"])
         except (ClientError, BotoCoreError) as exc:
             error = _translate(exc, f"writing {self.location(key)}")
-            if if_match is not None and isinstance(error, ObjectNotFoundError):
-                # AWS and moto answer If-Match on a missing key with 404, SeaweedFS with 412.
-                error = PreconditionFailedError(f"{self.location(key)} does not exist")
-            raise error from exc
+            raise write_error(error, self.location(key), if_match=if_match) from exc
 
     def delete(self, key: str) -> None:
         try:

@@ -38,7 +38,7 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store as RustS3Store
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key
+from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key, write_error
 from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
@@ -120,10 +120,7 @@ class ObstoreS3Store:
                 result = self._repeated(lambda: obstore.put(self._store, full_key, data, mode=mode))
         except (BaseError, OSError) as exc:
             error = _translate(exc, f"writing {self.location(key)}")
-            if if_match is not None and isinstance(error, ObjectNotFoundError):
-                # AWS and moto answer If-Match on a missing key with 404, SeaweedFS with 412.
-                error = PreconditionFailedError(f"{self.location(key)} does not exist")
-            raise error from exc
+            raise write_error(error, self.location(key), if_match=if_match) from exc
         return result["e_tag"] or ""
 
     def delete(self, key: str) -> None:
