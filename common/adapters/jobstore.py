@@ -164,7 +164,7 @@ class RunLock:
 
     def acquire(self, run_id: str) -> Lease:
         try:
-            return Lease(run_id, self.store.put(self.key, self._body(run_id), if_none_match=True))
+            return Lease(run_id, self._put(self._body(run_id), if_none_match=True))
         except PreconditionFailedError:
             pass
         try:
@@ -176,9 +176,6 @@ class RunLock:
             holder, expires = str(held["run_id"]), float(held["expires_at"])
         except (ValueError, KeyError, TypeError):
             held, holder, expires = {}, "unknown", 0.0
-        if holder == run_id and _held_by_this_process(held):
-            # The create did write, but its answer was lost and the store's retry was refused.
-            return Lease(run_id, blob.etag)
         if expires > time.time() and not _holder_is_gone(held):
             until = dt.datetime.fromtimestamp(expires, dt.UTC).isoformat(timespec="seconds")
             raise LockHeldError(
@@ -187,18 +184,33 @@ class RunLock:
             )
         log.warning("taking over the lock of run %s: it expired or its process is gone", holder)
         try:
-            return Lease(run_id, self.store.put(self.key, self._body(run_id), if_match=blob.etag))
+            return Lease(run_id, self._put(self._body(run_id), if_match=blob.etag))
         except PreconditionFailedError as exc:
             raise LockHeldError("another run took the expired lock first") from exc
 
     def renew(self, lease: Lease) -> Lease:
         try:
-            etag = self.store.put(self.key, self._body(lease.run_id), if_match=lease.etag)
+            etag = self._put(self._body(lease.run_id), if_match=lease.etag)
         except PreconditionFailedError as exc:
             raise LockHeldError(
                 f"run {lease.run_id} lost its lock {self.store.location(self.key)}"
             ) from exc
         return Lease(lease.run_id, etag)
+
+    def _put(self, body: bytes, *, if_match: str | None = None, if_none_match: bool = False) -> str:
+        """Write the lock under a condition. A lost condition while the lock holds exactly
+        `body` (a timestamp to the microsecond is in it) was this very write: it went through,
+        its answer was lost, and the store's repeat of it found the condition changed."""
+        try:
+            return self.store.put(self.key, body, if_match=if_match, if_none_match=if_none_match)
+        except PreconditionFailedError as lost:
+            try:
+                current = self.store.get(self.key)
+            except ObjectNotFoundError:
+                raise lost from None
+            if current.data != body:
+                raise
+            return current.etag
 
     def release(self, lease: Lease) -> None:
         try:
@@ -207,10 +219,6 @@ class RunLock:
             return
         if current.etag == lease.etag:
             self.store.delete(self.key)
-
-
-def _held_by_this_process(held: dict[str, object]) -> bool:
-    return held.get("host") == socket.gethostname() and held.get("pid") == os.getpid()
 
 
 def _holder_is_gone(held: dict[str, object]) -> bool:

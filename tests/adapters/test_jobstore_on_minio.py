@@ -88,10 +88,13 @@ def test_renewal_fails_when_another_run_took_the_lock(store: ObjectStore) -> Non
 
 
 class LostAnswerStore(LocalStore):
-    """The local adapter whose first create-if-absent writes, then reports the condition lost:
-    what a client sees when a write's answer is lost and its retry finds the object there."""
+    """The local adapter that writes the first conditional write of a kind (`lose`: create or
+    if-match), then reports its condition lost: what a client sees when a write's answer is lost
+    and its repeat finds the object changed."""
 
-    lost = False
+    def __init__(self, root: Path, lose: str) -> None:
+        super().__init__(root)
+        self.lose, self.lost = lose, False
 
     def put(
         self,
@@ -102,14 +105,15 @@ class LostAnswerStore(LocalStore):
         if_none_match: bool = False,
     ) -> str:
         etag = super().put(key, data, if_match=if_match, if_none_match=if_none_match)
-        if if_none_match and not self.lost:
+        kind = "create" if if_none_match else "if-match" if if_match is not None else None
+        if kind == self.lose and not self.lost:
             self.lost = True
-            raise PreconditionFailedError(f"{self.location(key)} already exists")
+            raise PreconditionFailedError(f"{self.location(key)} changed")
         return etag
 
 
 def test_a_lock_whose_create_answer_was_lost_is_taken_by_its_own_run(tmp_path: Path) -> None:
-    store = LostAnswerStore(tmp_path / "target")
+    store = LostAnswerStore(tmp_path / "target", lose="create")
     lock = RunLock(store, LAYOUT, ttl_seconds=600)
 
     lease = lock.acquire("run-a")
@@ -117,6 +121,29 @@ def test_a_lock_whose_create_answer_was_lost_is_taken_by_its_own_run(tmp_path: P
     assert store.lost and lease.etag == store.get(LAYOUT.lock_key).etag
     with pytest.raises(LockHeldError):
         RunLock(store, LAYOUT, ttl_seconds=600).acquire("run-b")
+
+
+def test_a_renewal_whose_answer_was_lost_keeps_the_lock(tmp_path: Path) -> None:
+    store = LostAnswerStore(tmp_path / "target", lose="if-match")
+    lock = RunLock(store, LAYOUT, ttl_seconds=600)
+    lease = lock.acquire("run-a")
+
+    renewed = lock.renew(lease)
+
+    assert store.lost and renewed.etag == store.get(LAYOUT.lock_key).etag != lease.etag
+    lock.release(renewed)
+    assert lock.acquire("run-b").run_id == "run-b"
+
+
+def test_a_lost_condition_over_someone_elses_lock_is_still_lost(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "target")
+    lock = RunLock(store, LAYOUT, ttl_seconds=600)
+    lease = lock.acquire("run-a")
+    store.delete(LAYOUT.lock_key)
+    lock.acquire("run-b")
+
+    with pytest.raises(LockHeldError, match="lost its lock"):
+        lock.renew(lease)
 
 
 def _record(day: dt.date) -> DateRecord:
