@@ -55,8 +55,6 @@ class SourceReader:
         # Per worker thread: the buffer a date's objects are joined in, reused from date to date
         # (a fresh one per date cost ~5,600 page faults: most of a run's faults, in the profile).
         self._buffers = threading.local()
-        # The reader itself is made by the first date read (`SourceReaderOnDemand`), so its S3
-        # client is too: no laziness of its own here.
         self._read_object: Callable[[str], bytes | Stream] = _object_reader(store)
         self._lock = threading.Lock()
         self._reading = 0  # dates being read right now, by any thread

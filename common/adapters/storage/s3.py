@@ -118,10 +118,6 @@ class S3Store:
     def _key(self, key: str) -> str:
         return join_key(self.prefix, key)
 
-    def full_key(self, key: str) -> str:
-        """The key in the bucket of a key relative to the store's root."""
-        return self._key(key)
-
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
