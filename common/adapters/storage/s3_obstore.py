@@ -49,6 +49,7 @@ from xetra_etl.common.infra.errors import (
 
 if TYPE_CHECKING:
     import botocore.credentials
+    from obstore import PutResult
     from obstore.store import ClientConfig, S3Credential
 
 _CREDENTIALS_TTL = dt.timedelta(minutes=30)  # then obstore asks botocore again
@@ -86,16 +87,17 @@ class ObstoreS3Store:
             raise _translate(exc, f"listing {self.location(prefix)}") from exc
 
     def get(self, key: str) -> Blob:
-        try:
-            result = obstore.get(self._store, self._key(key))
-            return Blob(bytes(result.bytes()), result.meta["e_tag"] or "")
-        except (BaseError, OSError) as exc:
-            raise _translate(exc, f"reading {self.location(key)}") from exc
+        data, etag = self._get(key)
+        return Blob(bytes(data), etag)
 
     def read(self, key: str) -> Body:
         """The object's bytes as obstore holds them, for a reader that copies them once."""
+        return Body(self._get(key)[0])
+
+    def _get(self, key: str) -> tuple[obstore.Bytes, str]:
         try:
-            return Body(obstore.get(self._store, self._key(key)).bytes())
+            result = obstore.get(self._store, self._key(key))
+            return result.bytes(), result.meta["e_tag"] or ""
         except (BaseError, OSError) as exc:
             raise _translate(exc, f"reading {self.location(key)}") from exc
 
@@ -113,11 +115,12 @@ class ObstoreS3Store:
         elif if_match is not None:
             mode = {"e_tag": if_match}
         full_key = self._key(key)
-        try:
-            if mode == "overwrite":  # obstore repeats this one itself
-                result = obstore.put(self._store, full_key, data, mode=mode)
-            else:
-                result = self._repeated(lambda: obstore.put(self._store, full_key, data, mode=mode))
+
+        def write() -> PutResult:
+            return obstore.put(self._store, full_key, data, mode=mode)
+
+        try:  # obstore repeats a plain write itself
+            result = write() if mode == "overwrite" else self._repeated(write)
         except (BaseError, OSError) as exc:
             error = _translate(exc, f"writing {self.location(key)}")
             raise write_error(error, self.location(key), if_match=if_match) from exc
@@ -186,7 +189,7 @@ def _rust_store(bucket: str, endpoint_url: str | None, location: str) -> RustS3S
     settings = _settings_from_environment(endpoint_url) or _settings_from_chain(
         endpoint_url, location
     )
-    endpoint = settings.pop("endpoint", None)
+    endpoint = settings.pop("endpoint", None)  # obstore takes a given endpoint or none, not None
     if endpoint:
         settings["endpoint"] = endpoint
         options["allow_http"] = endpoint.startswith("http:")
