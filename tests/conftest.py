@@ -33,8 +33,7 @@ from tests.s3servers import (
 )
 from xetra_etl.common.adapters.storage import ObjectStore
 from xetra_etl.common.adapters.storage.local import LocalStore
-from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
-from xetra_etl.common.adapters.storage.s3_obstore import ObstoreS3Store
+from xetra_etl.common.adapters.storage.s3 import make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -163,10 +162,8 @@ def store(store_target: StoreTarget, request: pytest.FixtureRequest) -> ObjectSt
     if store_target.server is None:
         return LocalStore(store_target.uri)
     shared: _SharedS3 = request.getfixturevalue("_shared_s3")
-    client, bucket = shared.get(store_target.server)
-    if store_target.backend.endswith("-obstore"):
-        return ObstoreS3Store(bucket, store_target.prefix, store_target.endpoint_url)
-    return S3Store(bucket, store_target.prefix, client)
+    client, _ = shared.get(store_target.server)
+    return store_target.make(client)
 
 
 def _server(request: pytest.FixtureRequest, backend: str) -> S3Server:

@@ -415,17 +415,19 @@ class StoreTarget:
     def open(self) -> ObjectStore:
         """A new, independent instance of the backend's store class (its own client); closed
         by close()."""
-        store: ObjectStore
-        if self.server is None:
-            store = open_store(self.uri)
-        elif self.backend.endswith("-obstore"):
-            assert self.bucket is not None
-            store = ObstoreS3Store(self.bucket, self.prefix, self.endpoint_url)
-        else:
-            assert self.bucket is not None
-            store = S3Store(self.bucket, self.prefix, make_client(self.endpoint_url))
+        store = self.make()
         self._opened.append(store)
         return store
+
+    def make(self, client: S3Client | None = None) -> ObjectStore:
+        """An instance of the backend's store class; a botocore one on `client` when given (its
+        owner closes it), else on a client of its own."""
+        if self.server is None:
+            return open_store(self.uri)
+        assert self.bucket is not None
+        if self.backend.endswith("-obstore"):
+            return ObstoreS3Store(self.bucket, self.prefix, self.endpoint_url)
+        return S3Store(self.bucket, self.prefix, client or make_client(self.endpoint_url))
 
     def close(self) -> None:
         for store in self._opened:

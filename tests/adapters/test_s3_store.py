@@ -336,7 +336,7 @@ def test_both_stores_see_the_same_keys_and_etags(bucket: S3Bucket) -> None:
 
     stores = (botocore_store, obstore_store)
     seen = [list(store.list()) for store in stores]
-    gets = [[(store.get(key).data, store.get(key).etag) for key in keys] for store in stores]
+    gets = [[(blob.data, blob.etag) for blob in map(store.get, keys)] for store in stores]
 
     assert seen[0] == seen[1] and sorted(info.key for info in seen[0]) == sorted(keys)
     assert gets[0] == gets[1]
