@@ -2,8 +2,8 @@
 
 discover, then extract, transform and load every date that needs work, then merge: the same
 application functions the Argo steps call, in one process, on a pool of worker threads. Dates go
-in batches (`_Batches`): every date of a batch is queued for extraction, and a date is queued for
-transform and load as soon as it and every earlier date of its batch are extracted. A date's
+in batches (`_Batches`): a date is transformed and loaded as soon as it and every earlier date of
+its batch are extracted, ahead of the batch's further extractions. A date's
 aggregates stay in memory while a later date's previous close may need them, so each source
 object is read once even when a date's window lies in the same run; a batch at a time keeps
 memory flat however long the run. A failing date does not stop the others.
@@ -28,6 +28,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -177,7 +178,7 @@ def run_local(ctx: StepContext, *, first: dt.date, last: dt.date, workers: int) 
                 lease, renewed = lock.renew(lease), time.monotonic()
 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date")
-        batches = _Batches(ctx, listing, pool, step_done, progress.date_finished)
+        batches = _Batches(ctx, listing, pool, workers, step_done, progress.date_finished)
         try:
             outcomes = batches.run(plan.dates, interrupts)
         finally:
@@ -211,9 +212,9 @@ Extracted = tuple[pa.Table, dict[str, Any]]
 class _Batches:
     """Extract, transform and load batch after batch of dates, on a pool of threads.
 
-    Every date of a batch is queued for extraction first; a date is queued for transform and
-    load as soon as it and every earlier date of the batch are extracted (its window is then
-    complete), so those tasks fill the workers that run out of extractions at the batch's end.
+    A date is ready for transform and load once it and every earlier date of the batch are
+    extracted (its window is then complete); a worker that finishes a step takes a ready load
+    before the batch's next extraction.
     Holds the aggregates of the batch's dates and of the lookback window before it; a window
     date processed by an earlier run comes from staging (or, when its staged aggregates are
     gone, from its source). A date with trades whose window holds a date that failed fails
@@ -225,10 +226,11 @@ class _Batches:
         ctx: StepContext,
         listing: Mapping[dt.date, SourceDate],
         pool: ThreadPoolExecutor,
+        workers: int,
         step_done: Callable[[], None],
         date_finished: Callable[[Outcome], None],
     ) -> None:
-        self.pipeline, self.listing, self.pool = ctx, listing, pool
+        self.pipeline, self.listing, self.pool, self.workers = ctx, listing, pool, workers
         self.step_done, self.date_finished = step_done, date_finished
         self.interrupted = False
         self.abandoned = 0  # steps still running when the run stopped
@@ -264,20 +266,32 @@ class _Batches:
         outcomes: dict[dt.date, Outcome],
         pending: set[Future[Outcome]],
     ) -> None:
-        """Run `batch`, adding each finished date to `outcomes`; `pending` holds what is queued."""
+        """Run `batch`, adding each finished date to `outcomes`; `pending` holds what is under way.
+
+        One step per worker at a time, a transform and load before the next extraction: a load
+        (mostly Python, holding the GIL) then runs beside another worker's parse (which does not),
+        not in a queue of loads at the batch's end that the GIL lets through one at a time.
+        """
         self.extracted = set()
+        to_extract = deque(batch)
+        to_load: deque[dt.date] = deque()
         ready = 0  # batch[:ready] have been handed on to transform and load
-        pending.update(self._submit("extract", self._extract, day) for day in batch)
-        while pending:
+        while True:
+            while ready < len(batch) and batch[ready] in self.extracted:
+                if batch[ready] not in outcomes:  # not failed at extraction
+                    to_load.append(batch[ready])
+                ready += 1
+            while len(pending) < self.workers and (to_load or to_extract):
+                if to_load:
+                    pending.add(self._submit("load", self._transform_load, to_load.popleft()))
+                else:
+                    pending.add(self._submit("extract", self._extract, to_extract.popleft()))
+            if not pending:
+                return
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 pending.discard(future)
                 self._step_finished(future.result(), outcomes)
-            while ready < len(batch) and batch[ready] in self.extracted:
-                day = batch[ready]
-                ready += 1
-                if day not in outcomes:  # not failed at extraction
-                    pending.add(self._submit("load", self._transform_load, day))
 
     def _step_finished(self, outcome: Outcome, outcomes: dict[dt.date, Outcome]) -> None:
         self.step_done()
