@@ -178,7 +178,9 @@ def run_local(ctx: StepContext, *, first: dt.date, last: dt.date, workers: int) 
                 lease, renewed = lock.renew(lease), time.monotonic()
 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="date")
-        batches = _Batches(ctx, listing, pool, workers, step_done, progress.date_finished)
+        batches = _Batches(
+            ctx, listing, pool, workers, step_done=step_done, date_finished=progress.date_finished
+        )
         try:
             outcomes = batches.run(plan.dates, interrupts)
         finally:
@@ -227,6 +229,7 @@ class _Batches:
         listing: Mapping[dt.date, SourceDate],
         pool: ThreadPoolExecutor,
         workers: int,
+        *,
         step_done: Callable[[], None],
         date_finished: Callable[[Outcome], None],
     ) -> None:
