@@ -3,10 +3,10 @@
 discover, then extract, transform and load every date that needs work, then merge: the same
 application functions the Argo steps call, in one process, on a pool of worker threads. Dates go
 in batches (`_Batches`): a date is transformed and loaded as soon as it and every earlier date of
-its batch are extracted, ahead of the batch's further extractions. A date's
-aggregates stay in memory while a later date's previous close may need them, so each source
-object is read once even when a date's window lies in the same run; a batch at a time keeps
-memory flat however long the run. A failing date does not stop the others.
+its batch are extracted, ahead of the batch's further extractions. A date's aggregates stay in
+memory while a later date's previous close may need them, so each source object is read once even
+when a date's window lies in the same run; a batch at a time keeps memory flat however long the
+run. A failing date does not stop the others.
 
 Ctrl-C stops the run: no new date starts, the steps under way get `STOP_GRACE_SECONDS` to finish
 (a step at 2021 volume takes a fraction of it; one stuck on the network is abandoned), and the
@@ -271,9 +271,10 @@ class _Batches:
     ) -> None:
         """Run `batch`, adding each finished date to `outcomes`; `pending` holds what is under way.
 
-        One step per worker at a time, a transform and load before the next extraction: a load
-        (mostly Python, holding the GIL) then runs beside another worker's parse (which does not),
-        not in a queue of loads at the batch's end that the GIL lets through one at a time.
+        One step per worker at a time, a ready transform and load before the next extraction: the
+        batch's dates finish one after another (a long backfill shows progress, and Ctrl-C keeps
+        what is loaded), not all after its last extraction; nothing waits in a queue to be
+        cancelled.
         """
         self.extracted = set()
         to_extract = deque(batch)
