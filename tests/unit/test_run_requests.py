@@ -3,7 +3,8 @@ same, and no read of what the run itself wrote. Every request is one S3 round tr
 production, on the same cores that parse.
 
 Also the staging behaviour those listings serve: staged aggregates are reused, and a date's
-stale aggregates (from a source that has changed since) are removed.
+stale aggregates (from a source that has changed since) are removed. And the order of a run's
+requests: each date is loaded before the next is read.
 """
 
 from __future__ import annotations
@@ -111,3 +112,26 @@ def test_aggregates_for_without_a_listing_still_removes_stale_aggregates(config:
     assert len(list(first_folder.glob("*.parquet"))) == 1
     assert target.count("get", "staging/daily/2021-03-02/") == 1  # reused as staged
     assert target.count("list", "staging/daily/2021-03-02/") == 0
+
+
+def test_a_run_loads_each_date_before_it_reads_the_next(config: Config) -> None:
+    """A date is loaded as soon as its window is extracted, ahead of further extractions: dates
+    finish one after another during a long run, not all at a batch's end."""
+    source, target = RecordingStore(config.source.uri), RecordingStore(config.target.uri)
+    target.requests = source.requests  # one log, in the order the requests were made
+    ctx = StepContext(config, source, target, "r1", SourceReader(source, config.source))
+
+    result = run_local(ctx, first=FIRST, last=LAST, workers=1)
+
+    assert result.exit_code == 0 and result.summary and result.summary.done == 5
+    reports = ctx.layout.report_prefix + "/"
+    steps = []
+    for op, key in source.requests:
+        if op == "open":
+            steps.append(("read", key[:10]))
+        elif op == "put" and key.startswith(reports):
+            steps.append(("load", key.removeprefix(reports + "date=")[:10]))
+    days = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(5)]
+    loads = [steps.index(("load", day)) for day in days]
+    first_reads = [steps.index(("read", day)) for day in days]
+    assert all(load < next_read for load, next_read in zip(loads, first_reads[1:], strict=False))
