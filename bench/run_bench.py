@@ -194,37 +194,65 @@ def check_equal(project: Path, other: Path, label: str) -> str:
 # --------------------------------------------------------------------------- suites
 
 
-def local_throughput(n: int, rows: dict[str, Row], checks: list[str], *, equal: bool) -> None:
-    source, last, _ = dataset(n)
-    work = OUT / "work" / f"local{n}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    config = write_config(work / "config.yaml", str(source), str(work / "target"))
-    names = {
-        "etl": f"xetra-etl run, local, {n} days",
-        "duckdb": f"DuckDB query, local, {n} days",
-        "pandas": f"pandas, local, {n} days",
-    }
-    for name in names.values():
-        rows.setdefault(name, Row(name))
-    for _ in range(REPS):  # interleaved, so a busy moment hits every contender alike
-        shutil.rmtree(work / "target", ignore_errors=True)
-        argv = etl("run", "--config", str(config), "--last-date", last.isoformat())
-        rows[names["etl"]].runs.append(measure(argv))
-        shutil.rmtree(work / "duckdb", ignore_errors=True)
-        argv = [PY, str(ROOT / "bench/duckdb_baseline.py"), str(source), str(work / "duckdb")]
-        rows[names["duckdb"]].runs.append(measure([*argv, str(LOOKBACK)]))
-        if "pandas" not in SKIP:
-            shutil.rmtree(work / "pandas", ignore_errors=True)
-            argv = [PY, str(ROOT / "bench/pandas_baseline.py"), str(source), str(work / "pandas")]
-            rows[names["pandas"]].runs.append(measure([*argv, str(LOOKBACK)]))
+def local_throughput(sizes: tuple[int, ...], rows: dict[str, Row], checks: list[str]) -> None:
+    """Every contender at every size, interleaved within each repetition: a busy minute hits
+    them all, and the sizes' difference (`local_split`) compares runs of the same minute."""
+    contenders = {"etl": "xetra-etl run", "duckdb": "DuckDB query", "pandas": "pandas"}
     if "pandas" in SKIP:
-        del rows[names["pandas"]]
-    if equal:
-        report = work / "target" / "reports" / "daily"
-        checks.append(check_equal(report, work / "duckdb", f"{n} days vs DuckDB"))
-        if "pandas" not in SKIP:
-            checks.append(check_equal(report, work / "pandas", f"{n} days vs pandas"))
+        del contenders["pandas"]
+    setups = []
+    for n in sizes:
+        source, last, _ = dataset(n)
+        work = OUT / "work" / f"local{n}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        config = write_config(work / "config.yaml", str(source), str(work / "target"))
+        names = {key: f"{label}, local, {n} days" for key, label in contenders.items()}
+        for name in names.values():
+            rows.setdefault(name, Row(name))
+        setups.append((source, last, work, config, names))
+    for _ in range(REPS):
+        for source, last, work, config, names in setups:
+            shutil.rmtree(work / "target", ignore_errors=True)
+            argv = etl("run", "--config", str(config), "--last-date", last.isoformat())
+            rows[names["etl"]].runs.append(measure(argv))
+            for key in ("duckdb", "pandas"):
+                if key in names:
+                    shutil.rmtree(work / key, ignore_errors=True)
+                    script = str(ROOT / f"bench/{key}_baseline.py")
+                    argv = [PY, script, str(source), str(work / key), str(LOOKBACK)]
+                    rows[names[key]].runs.append(measure(argv))
+    work, names = setups[0][2], setups[0][4]  # the largest: its reports are compared
+    report = work / "target" / "reports" / "daily"
+    checks.append(check_equal(report, work / "duckdb", f"{sizes[0]} days vs DuckDB"))
+    if "pandas" in names:
+        checks.append(check_equal(report, work / "pandas", f"{sizes[0]} days vs pandas"))
+
+
+def local_split(rows: dict[str, Row], large: int, small: int) -> dict[str, Any]:
+    """Per date and fixed cost of each contender, from its local runs at two sizes.
+
+    Per date: the wall-time difference of the two sizes' runs of the same repetition, over
+    the difference in dates (median over repetitions). Fixed: the smaller run less its dates.
+    """
+    dates = {n: dataset(n)[2]["counts"]["dates"] for n in (large, small)}
+    extra = dates[large] - dates[small]
+    split: dict[str, Any] = {"dates": [dates[large], dates[small]]}
+    for label in ("xetra-etl run", "DuckDB query"):
+        big = rows.get(f"{label}, local, {large} days")
+        few = rows.get(f"{label}, local, {small} days")
+        if big is None or few is None:
+            return {}
+        per_date = statistics.median(
+            (b.wall - f.wall) / extra for b, f in zip(big.runs, few.runs, strict=True)
+        )
+        fixed = few.median("wall") - dates[small] * per_date
+        split[label] = {"per_date_ms": round(per_date * 1000, 1), "fixed_s": round(fixed, 3)}
+    ours, duck = split["xetra-etl run"], split["DuckDB query"]
+    gap = ours["fixed_s"] - duck["fixed_s"]
+    saved = (duck["per_date_ms"] - ours["per_date_ms"]) / 1000
+    split["parity_dates"] = round(gap / saved) if gap > 0 and saved > 0 else None
+    return split
 
 
 def chunk_shape(rows: dict[str, Row], notes: list[str]) -> None:
@@ -561,6 +589,21 @@ def render(results: dict[str, Any]) -> str:
             f"{r['peak_process_mb']:.0f} | {r['peak_tree_mb']:.0f} | {r['processes']} "
             f"| {r['note']} |"
         )
+    split = results.get("local_split")
+    if split:
+        dates = split["dates"]
+        parts = [
+            f"{label} {split[label]['per_date_ms']:.1f} ms a date, {split[label]['fixed_s']:.2f} s "
+            "fixed"
+            for label in ("xetra-etl run", "DuckDB query")
+        ]
+        parity = split["parity_dates"]
+        lines += [
+            "",
+            f"local, per date and fixed ({dates[0]} and {dates[1]} dates, paired within each "
+            f"repetition): {'; '.join(parts)}"
+            + (f"; equal wall time at about {parity} dates" if parity else ""),
+        ]
     noop = results.get("noop")
     if noop:
         operations = ", ".join(f"{k}: {v}" for k, v in noop["requests"]["by_operation"].items())
@@ -603,9 +646,10 @@ def main() -> int:
             f"{n} trading days: {c['dates']} dates, {c['rows']:,} rows, "
             f"{info['bytes'] / 2**20:.0f} MB CSV, generated in {info['s']:.1f} s"
         )
+    split: dict[str, Any] = {}
     if "local" not in SKIP:
-        local_throughput(20, rows, checks, equal=True)
-        local_throughput(5, rows, checks, equal=False)
+        local_throughput((20, 5), rows, checks)
+        split = local_split(rows, 20, 5)
     noop: dict[str, Any] = {}
     if "s3" not in SKIP:
         s3_suite(rows, checks, noop)
@@ -616,6 +660,7 @@ def main() -> int:
         f"load average before {os.getloadavg()[0]:.1f}",
         "reps": REPS,
         "table": table(rows, anchor_of),
+        "local_split": split,
         "noop": noop,
         "checks": checks,
         "data": data,
