@@ -134,14 +134,14 @@ class S3Store:
                 for item in page.get("Contents", []):
                     yield ObjectInfo(item["Key"][strip:], item["Size"], item["ETag"])
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"listing {self.location(prefix)}") from exc
+            raise _translate(exc, "listing", self.location(prefix)) from exc
 
     def get(self, key: str) -> Blob:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             return Blob(response["Body"].read(), response["ETag"])
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"reading {self.location(key)}") from exc
+            raise _translate(exc, "reading", self.location(key)) from exc
 
     def put(
         self,
@@ -159,24 +159,26 @@ class S3Store:
         try:
             return str(self.client.put_object(**kwargs)["ETag"])
         except (ClientError, BotoCoreError) as exc:
-            error = _translate(exc, f"writing {self.location(key)}")
+            error = _translate(exc, "writing", self.location(key))
             raise write_error(error, self.location(key), if_match=if_match) from exc
 
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"deleting {self.location(key)}") from exc
+            raise _translate(exc, "deleting", self.location(key)) from exc
 
 
-def _translate(exc: Exception, doing: str) -> XetraEtlError:
+def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
+    """The project's error for `exc`, raised while `verb` (reading, writing...) `location`."""
+    doing = f"{verb} {location}"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
         message = error.get("Message") or code
         if code in _NOT_FOUND or (status == "404" and code != "NoSuchBucket"):
-            return ObjectNotFoundError(doing.split(" ", 1)[1])
+            return ObjectNotFoundError(location)
         if code in _PRECONDITION or status in {"412", "409"}:
             return PreconditionFailedError(f"{doing}: condition not met ({code})")
         if code in _TRANSIENT or status.startswith("5"):

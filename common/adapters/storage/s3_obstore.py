@@ -84,7 +84,7 @@ class ObstoreS3Store:
                     if key.startswith(wanted) and key > after:
                         yield ObjectInfo(key[len(root) :], meta["size"], meta["e_tag"] or "")
         except (BaseError, OSError) as exc:
-            raise _translate(exc, f"listing {self.location(prefix)}") from exc
+            raise _translate(exc, "listing", self.location(prefix)) from exc
 
     def get(self, key: str) -> Blob:
         data, etag = self._get(key)
@@ -99,7 +99,7 @@ class ObstoreS3Store:
             result = obstore.get(self._store, self._key(key))
             return result.bytes(), result.meta["e_tag"] or ""
         except (BaseError, OSError) as exc:
-            raise _translate(exc, f"reading {self.location(key)}") from exc
+            raise _translate(exc, "reading", self.location(key)) from exc
 
     def put(
         self,
@@ -122,7 +122,7 @@ class ObstoreS3Store:
         try:  # obstore repeats a plain write itself
             result = write() if mode == "overwrite" else self._repeated(write)
         except (BaseError, OSError) as exc:
-            error = _translate(exc, f"writing {self.location(key)}")
+            error = _translate(exc, "writing", self.location(key))
             raise write_error(error, self.location(key), if_match=if_match) from exc
         return result["e_tag"] or ""
 
@@ -130,7 +130,7 @@ class ObstoreS3Store:
         try:
             self._repeated(lambda: obstore.delete(self._store, self._key(key)))
         except (BaseError, OSError) as exc:
-            raise _translate(exc, f"deleting {self.location(key)}") from exc
+            raise _translate(exc, "deleting", self.location(key)) from exc
 
     @staticmethod
     def _repeated(request: Callable[[], T]) -> T:
@@ -282,11 +282,13 @@ def _unanswered(exc: Exception) -> bool:
     return isinstance(exc, BaseError) and ("error sending request" in text or "timed out" in text)
 
 
-def _translate(exc: Exception, doing: str) -> XetraEtlError:
+def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
+    """The project's error for `exc`, raised while `verb` (reading, writing...) `location`."""
+    doing = f"{verb} {location}"
     if "NoSuchBucket" in str(exc):
         return StorageError(f"{doing}: the bucket does not exist (NoSuchBucket)")
     if isinstance(exc, FileNotFoundError):
-        return ObjectNotFoundError(doing.split(" ", 1)[1])
+        return ObjectNotFoundError(location)
     if isinstance(exc, AlreadyExistsError | PreconditionError):
         return PreconditionFailedError(f"{doing}: condition not met")
     if isinstance(exc, PermissionDeniedError | UnauthenticatedError | PermissionError):
