@@ -159,8 +159,9 @@ class S3Store:
         try:
             return str(self.client.put_object(**kwargs)["ETag"])
         except (ClientError, BotoCoreError) as exc:
-            error = _translate(exc, "writing", self.location(key))
-            raise write_error(error, self.location(key), if_match=if_match) from exc
+            location = self.location(key)
+            error = _translate(exc, "writing", location)
+            raise write_error(error, location, if_match=if_match) from exc
 
     def delete(self, key: str) -> None:
         try:

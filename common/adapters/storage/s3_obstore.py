@@ -122,8 +122,9 @@ class ObstoreS3Store:
         try:  # obstore repeats a plain write itself
             result = write() if mode == "overwrite" else self._repeated(write)
         except (BaseError, OSError) as exc:
-            error = _translate(exc, "writing", self.location(key))
-            raise write_error(error, self.location(key), if_match=if_match) from exc
+            location = self.location(key)
+            error = _translate(exc, "writing", location)
+            raise write_error(error, location, if_match=if_match) from exc
         return result["e_tag"] or ""
 
     def delete(self, key: str) -> None:
