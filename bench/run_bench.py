@@ -222,7 +222,7 @@ def local_throughput(sizes: tuple[int, ...], rows: dict[str, Row], checks: list[
                     script = str(ROOT / f"bench/{key}_baseline.py")
                     argv = [PY, script, str(source), str(work / key), str(LOOKBACK)]
                     rows[names[key]].runs.append(measure(argv))
-    work, names = setups[0][2], setups[0][4]  # the largest: its reports are compared
+    _, _, work, _, names = setups[0]  # the largest: its reports are compared
     report = work / "target" / "reports" / "daily"
     checks.append(check_equal(report, work / "duckdb", f"{sizes[0]} days vs DuckDB"))
     if "pandas" in names:
