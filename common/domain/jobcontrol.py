@@ -60,6 +60,15 @@ def partition_from_json(items: list[dict[str, Any]]) -> frozenset[PartitionFile]
     )
 
 
+# Check names records written before the checks had identifiers for names still carry.
+OLD_CHECK_NAMES = {"min<=open,close<=max": "price_within_range", "volume>=0": "volume_non_negative"}
+
+
+def renamed_checks(checks: Mapping[str, str]) -> dict[str, str]:
+    """A record's checks under their current names."""
+    return {OLD_CHECK_NAMES.get(name, name): result for name, result in checks.items()}
+
+
 @dataclass(frozen=True)
 class DateRecord:
     date: dt.date
@@ -105,7 +114,7 @@ class DateRecord:
             error=str(data.get("error", "")),
             exit_code=int(data.get("exit_code", 0)),
             warnings=tuple(data.get("warnings", ())),
-            checks=dict(data.get("checks", {})),
+            checks=renamed_checks(data.get("checks", {})),
             partition=(
                 partition_from_json(data["partition"])
                 if data.get("partition") is not None
@@ -265,8 +274,10 @@ def parse_meta(raw: bytes) -> dict[dt.date, tuple[DateRecord, str]]:
             error=row["error"],
             exit_code=int(row["exit_code"]),
             warnings=tuple(w for w in row["warnings"].split(" | ") if w),
-            # a check's name may hold "=" (min<=open,close<=max), its result never does
-            checks=dict(part.rsplit("=", 1) for part in row["checks"].split("; ") if "=" in part),
+            # an old check's name may hold "=" (min<=open,close<=max), a result never does
+            checks=renamed_checks(
+                dict(part.rsplit("=", 1) for part in row["checks"].split("; ") if "=" in part)
+            ),
             partition=partition_from_json(json.loads(row["partition"]))
             if row.get("partition")
             else None,

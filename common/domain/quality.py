@@ -44,8 +44,8 @@ def quality_checks(
         volume_ok = pc.all(pc.greater_equal(rows["daily_traded_volume"], 0)).as_py()
     else:
         order_ok = volume_ok = True
-    checks["min<=open,close<=max"] = "ok" if order_ok else "FAILED"
-    checks["volume>=0"] = "ok" if volume_ok else "FAILED"
+    checks["price_within_range"] = "ok" if order_ok else "FAILED"
+    checks["volume_non_negative"] = "ok" if volume_ok else "FAILED"
     if not order_ok:
         warnings.append("a price lies outside its day's min..max")
     if not volume_ok:

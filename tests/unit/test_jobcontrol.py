@@ -104,6 +104,19 @@ def test_record_json_round_trips() -> None:
     assert DateRecord.from_json(record.to_json()) == record
 
 
+def test_records_written_with_the_old_check_names_read_with_identifiers() -> None:
+    old = {"min<=open,close<=max": "ok", "volume>=0": "FAILED", "isin_check_digit": "ok"}
+    current = {
+        "price_within_range": "ok",
+        "volume_non_negative": "FAILED",
+        "isin_check_digit": "ok",
+    }
+    record = replace(done(D[0], "fp", "in"), checks=old)
+    assert DateRecord.from_json(record.to_json()).checks == current
+    ((parsed, _),) = parse_meta(render_meta({D[0]: (record, '"etag"')})).values()
+    assert parsed.checks == current
+
+
 PART = frozenset({PartitionFile.of("part-0.parquet", 1234, '"abc"')})
 
 

@@ -35,14 +35,14 @@ def rows(*isins: str, low: float = 1.0) -> pa.Table:
 def test_clean_rows_pass_every_check() -> None:
     checks, warnings = quality_checks(MONDAY, rows("DE0007664039"), previous_rows=1)
     assert warnings == []
-    assert checks["min<=open,close<=max"] == "ok"
+    assert checks["price_within_range"] == "ok"
     assert checks["isin_check_digit"] == "ok"
 
 
 def test_wrong_check_digit_and_price_order_warn() -> None:
     checks, warnings = quality_checks(MONDAY, rows("DE0007664038", low=2.5), previous_rows=None)
     assert checks["isin_check_digit"] == "1 invalid"
-    assert checks["min<=open,close<=max"] == "FAILED"
+    assert checks["price_within_range"] == "FAILED"
     assert len(warnings) == 2
 
 
