@@ -125,12 +125,14 @@ def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummar
         # retry can merge again under the same run id).
         ctx.target.delete(ctx.layout.plan_key(ctx.run_id))
     log.info(
-        "run %s: %d dates done, %d failed, %d up to date, %d rows; report dataset at %s",
+        "run %s: %d dates done, %d failed, %d up to date, %d rows; report dataset at %s, "
+        "run summary at %s",
         ctx.run_id,
         summary.done,
         summary.failed,
         summary.skipped,
         summary.rows,
+        ctx.target.location(ctx.layout.report_prefix),
         ctx.target.location(ctx.layout.run_summary_key(ctx.run_id)),
     )
     return summary
