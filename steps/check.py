@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Sequence
 
@@ -14,10 +13,11 @@ from xetra_etl.common.entrypoints.entry import (
     build_context,
     find_config,
     report_failure,
+    run_date_range,
 )
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.config import load_config
-from xetra_etl.common.infra.errors import ConfigError, ExitCode, XetraEtlError
+from xetra_etl.common.infra.errors import ConfigError, ExitCode, UsageError, XetraEtlError
 
 STEP = "check"
 
@@ -53,8 +53,11 @@ def _checks(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(f"              - {problem}\n" for problem in exc.problems))
         return int(exc.exit_code)
     _print(CheckResult("config", f"{path}: valid"))
-    first = args.first_date or config.pipeline.first_date
-    last = args.last_date or dt.datetime.now(dt.UTC).date()
+    try:
+        first, last = run_date_range(args, config)
+    except UsageError as exc:
+        _print(failed("dates", exc))
+        return int(exc.exit_code)
     try:
         ctx = build_context(config, "check")
     except XetraEtlError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
+from xetra_etl.common.infra.extras import ExtraMissingError, missing_extra, require_extra
+
 # Subcommand -> (module, one-line help). Modules are imported only when used, so the discover
 # image (no pandas, no pyarrow) can still run `xetra-etl discover`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,6 +33,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "argo": ("xetra_etl.workflows.cli", "apply, submit, backfill or retry on an Argo server"),
 }
+
+
+# The optional extra (pyproject.toml) each command needs beyond the bare install; its --help
+# works without it.
+NEEDS_EXTRA: dict[str, str] = {
+    "run": "data",
+    "extract": "data",
+    "transform": "data",
+    "load": "data",
+    "show": "data",
+    "demo-data": "data",
+    "workflows": "argo",
+    "argo": "argo",
+}
+HELP_FLAGS = {"-h", "--help"}
 
 
 def usage() -> str:
@@ -60,6 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command not in COMMANDS:
         sys.stderr.write(f"xetra-etl: unknown command {command!r}\n\n{usage()}")
         return 2
+    try:
+        if command in NEEDS_EXTRA and not HELP_FLAGS & set(rest):
+            require_extra(NEEDS_EXTRA[command])
+        return _run_command(command, rest)
+    except ModuleNotFoundError as exc:
+        usage_error = missing_extra(exc)
+        if usage_error is None:
+            raise
+        sys.stderr.write(f"xetra-etl {command}: {usage_error}\n")
+        return int(usage_error.exit_code)
+    except ExtraMissingError as exc:
+        sys.stderr.write(f"xetra-etl {command}: {exc}\n")
+        return int(exc.exit_code)
+
+
+def _run_command(command: str, rest: list[str]) -> int:
     module_name = COMMANDS[command][0]
     module = __import__(module_name, fromlist=["main"])
     step_main: Callable[[Sequence[str]], int] = module.main

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections.abc import Sequence
 
 from xetra_etl.common.app.discover import discover
@@ -13,6 +12,7 @@ from xetra_etl.common.entrypoints.entry import (
     add_run_id_arg,
     build_context,
     positive_int,
+    run_date_range,
     run_step,
     write_output,
 )
@@ -49,8 +49,7 @@ def build_parser(prog: str = "xetra-etl discover") -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    first = args.first_date or config.pipeline.first_date
-    last = args.last_date or dt.datetime.now(dt.UTC).date()
+    first, last = run_date_range(args, config)
     chunk = args.chunk_size or config.pipeline.chunk_size
     plan = discover(build_context(config, args.run_id), first=first, last=last, chunk_size=chunk)
     write_output(args.dates_out, plan.items)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from xetra_etl.common.entrypoints.entry import (
     add_run_id_arg,
     build_context,
     positive_int,
+    run_date_range,
     run_step,
 )
 from xetra_etl.common.infra.config import Config
@@ -80,12 +80,36 @@ def interrupted_summary(run_id: str, result: RunResult) -> str:
     ]
     for day, outcome in result.failed.items():
         lines.append(f"    {day}  exit {outcome.exit_code}  {outcome.error}")
-    if not_finished:
-        lines.append(
-            f"resume: run the same command again; it starts at {not_finished[0]} and redoes "
-            "only the dates that are not done"
-        )
+    resume = resume_line(result)
+    if resume:
+        lines.append(resume)
     return "\n".join(lines)
+
+
+def resume_line(result: RunResult) -> str | None:
+    if not result.not_finished:
+        return None
+    return (
+        f"resume: run the same command again; it starts at {result.not_finished[0]} and redoes "
+        "only the dates that are not done"
+    )
+
+
+def print_interrupted(summary: str, resume: str | None) -> None:
+    """The summary of an interrupted run, kept when its reader is gone.
+
+    Ctrl-C during `xetra-etl run | cat` stops the reader too: the summary then goes to stderr.
+    The resume line goes to stderr as well whenever stdout is not the terminal.
+    """
+    try:
+        sys.stdout.write(summary + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        sys.stderr.write(summary + "\n")
+        return
+    if resume and not sys.stdout.isatty():
+        sys.stderr.write(resume + "\n")
 
 
 def interrupted_json(run_id: str, result: RunResult) -> str:
@@ -107,13 +131,12 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     from xetra_etl.common.entrypoints.localrun import run_local
 
     ctx = build_context(config, args.run_id)
-    first = args.first_date or config.pipeline.first_date
-    last = args.last_date or dt.datetime.now(dt.UTC).date()
+    first, last = run_date_range(args, config)
     workers = args.workers or config.pipeline.workers
     result = run_local(ctx, first=first, last=last, workers=workers)
     if result.summary is None:
         text = interrupted_json if args.json else interrupted_summary
-        sys.stdout.write(text(args.run_id, result) + "\n")
+        print_interrupted(text(args.run_id, result), resume_line(result))
         if result.abandoned:
             # Python would wait for the abandoned worker threads at exit; the run is over, and
             # leaving at any moment is safe (a date is done only once its partition is written).

@@ -11,24 +11,20 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from xetra_etl.common.domain.dates import date_range_problem
 from xetra_etl.common.infra.naming import DEFAULT_REGISTRY, version
 from xetra_etl.workflows.backfill import month_windows
-from xetra_etl.workflows.operations import (
-    ArgoApi,
-    ArgoConfigError,
-    ArgoOperations,
-    backfill_requests,
-    environment,
-    service_from_env,
-    submit_request,
-)
-from xetra_etl.workflows.render import documents, write_manifests
 from xetra_etl.workflows.settings import DEFAULT_NAMESPACE, RenderSettings
 
-ApiFactory = Callable[[str], ArgoApi]
+if TYPE_CHECKING:
+    # Rendering and the server need hera (the `argo` extra); --help does not.
+    from xetra_etl.workflows.operations import ArgoApi
+
+ApiFactory = Callable[[str], "ArgoApi"]
 
 # The command groups steps/cli.py forwards here; accepted as a first word and ignored.
 GROUP_WORDS = ("workflows", "argo")
@@ -95,6 +91,18 @@ def build_parser(prog: str = "xetra-etl argo") -> argparse.ArgumentParser:
     return parser
 
 
+def _date_range_problem(args: argparse.Namespace) -> str | None:
+    """The rule `xetra-etl run` applies to its range: empty or future is a usage error."""
+    first = getattr(args, "first", None) or getattr(args, "first_date", None)
+    last = getattr(args, "last", None) or getattr(args, "last_date", None)
+    if not first:
+        return None
+    today = datetime.now(UTC).date()
+    return date_range_problem(
+        date.fromisoformat(first), date.fromisoformat(last) if last else None, today
+    )
+
+
 def _settings(args: argparse.Namespace) -> RenderSettings:
     return RenderSettings(
         registry=args.registry, tag=args.tag or version(), namespace=args.namespace
@@ -102,10 +110,15 @@ def _settings(args: argparse.Namespace) -> RenderSettings:
 
 
 def _default_api_factory(namespace: str) -> ArgoApi:
+    from xetra_etl.workflows.operations import environment, service_from_env
+
     return service_from_env(environment(), namespace)
 
 
 def _run_operation(args: argparse.Namespace, api_factory: ApiFactory) -> list[str]:
+    from xetra_etl.workflows.operations import ArgoOperations, backfill_requests, submit_request
+    from xetra_etl.workflows.render import documents
+
     ops = ArgoOperations(api=api_factory(args.namespace), namespace=args.namespace)
     if args.command == "apply":
         return ops.apply(documents(_settings(args)))
@@ -146,8 +159,14 @@ def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = 
     parser = build_parser(f"xetra-etl {group}")
     try:
         args = parser.parse_args(args_list)
+        problem = _date_range_problem(args)
+        if problem:
+            parser.error(problem)
     except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
         return int(exc.code or 0)
+
+    from xetra_etl.workflows.operations import ArgoConfigError
+    from xetra_etl.workflows.render import write_manifests
 
     if args.command == "render":
         for path in write_manifests(args.out, _settings(args)):
@@ -161,7 +180,7 @@ def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = 
         return os.EX_CONFIG
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return os.EX_USAGE
+        return 2  # a usage error, as argparse exits for one
     except Exception as exc:
         print(f"error: argo {args.command} failed: {exc}", file=sys.stderr)
         return _exit_code_for(exc)

@@ -15,10 +15,15 @@ from dataclasses import asdict, dataclass, field
 
 from xetra_etl.common.adapters.catalog import list_partitions, list_planned_source_dates
 from xetra_etl.common.app.context import StepContext, utc_now
-from xetra_etl.common.domain.dates import chunked, format_work_item, lookback_start
+from xetra_etl.common.domain.dates import (
+    chunked,
+    date_range_problem,
+    format_work_item,
+    lookback_start,
+)
 from xetra_etl.common.domain.jobcontrol import dates_needing_work
 from xetra_etl.common.domain.source_layout import SourceDate
-from xetra_etl.common.infra.errors import ConfigError
+from xetra_etl.common.infra.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,7 @@ def list_for_plan(ctx: StepContext, first: dt.date, last: dt.date) -> dict[dt.da
     A source without any date folder is an error (SourceNotFoundError), not an empty plan.
     """
     if first > last:
-        raise ConfigError(f"first date {first} is after last date {last}")
+        raise UsageError(date_range_problem(first, last, today=last) or "")
     lookback = ctx.config.pipeline.prev_close_lookback_days
     return list_planned_source_dates(ctx.source, lookback_start(first, lookback), last)
 

@@ -46,6 +46,20 @@ def format_work_item(dates: Iterable[dt.date]) -> str:
     return ",".join(d.isoformat() for d in dates)
 
 
+def date_range_problem(first: dt.date, last: dt.date | None, today: dt.date) -> str | None:
+    """Why [first, last] is not a range to run (one message for every command), or None.
+
+    A range that ends after today is fine (it reaches today); one that starts after it is not.
+    """
+    if first > today:
+        return (
+            f"the date range lies in the future: first date {first} is after today ({today}, UTC)"
+        )
+    if last is not None and first > last:
+        return f"the date range is empty: first date {first} is after last date {last}"
+    return None
+
+
 def date_range(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     day = first
     while day <= last:

@@ -23,11 +23,12 @@ from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.factory import open_store
 from xetra_etl.common.app.context import StepContext, for_each_date, new_run_id
 from xetra_etl.common.app.reading import DateBars, DateReader
-from xetra_etl.common.domain.dates import parse_date, parse_work_item
+from xetra_etl.common.domain.dates import date_range_problem, parse_date, parse_work_item
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.config import Config, SourceConfig, load_config
-from xetra_etl.common.infra.errors import ConfigError, ExitCode, XetraEtlError
+from xetra_etl.common.infra.errors import ConfigError, ExitCode, UsageError, XetraEtlError
+from xetra_etl.common.infra.extras import missing_extra
 from xetra_etl.common.infra.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
@@ -152,6 +153,18 @@ def add_date_range_args(parser: argparse.ArgumentParser, *, first: str, last: st
     parser.add_argument("--last-date", metavar="YYYY-MM-DD", type=optional_date_arg, help=last)
 
 
+def run_date_range(args: argparse.Namespace, config: Config) -> tuple[dt.date, dt.date]:
+    """The range a command works on: `--first-date` (else `pipeline.first_date`) to
+    `--last-date` (else today, UTC); an empty or future range is a usage error."""
+    today = dt.datetime.now(dt.UTC).date()
+    first: dt.date = args.first_date or config.pipeline.first_date
+    last: dt.date = args.last_date or today
+    problem = date_range_problem(first, last, today)
+    if problem:
+        raise UsageError(problem)
+    return first, last
+
+
 # Argument types: a bad value is a usage error (argparse prints the usage and exits 2).
 
 
@@ -202,6 +215,7 @@ def exit_code_for(exc: BaseException) -> int:
 
 def report_failure(step: str, exc: BaseException) -> int:
     """Log why `step` failed, in one place for every step, and return its exit code."""
+    exc = missing_extra(exc) or exc
     code = exit_code_for(exc)
     if isinstance(exc, ConfigError):
         log.error("%s failed (exit %d): %s", step, code, exc.head, extra={"problems": exc.problems})

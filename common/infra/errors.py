@@ -14,6 +14,7 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
+    USAGE = 2  # the command line is wrong (argparse's own exit code for a bad argument)
     DATA = 65  # EX_DATAERR: the source data is wrong; retrying will not help
     NO_INPUT = 66  # EX_NOINPUT: an input object the step needs is missing
     SOFTWARE = 70  # EX_SOFTWARE: a bug
@@ -70,6 +71,12 @@ class InputMissingError(XetraEtlError):
     """An object a step needs (staged by an earlier step) does not exist."""
 
     exit_code = ExitCode.NO_INPUT
+
+
+class UsageError(XetraEtlError):
+    """The command line asks for something that cannot be done as given; retrying will not help."""
+
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(XetraEtlError):

@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -315,3 +316,61 @@ def test_a_reader_that_stops_early_ends_the_command_quietly_with_141(tmp_path: P
     assert run.report_rows() == run.expected_rows()  # the work itself is complete
     again = run.piped()
     assert json.loads(again.stdout)["done"] == 0  # and recorded: nothing left to do
+
+
+def test_ctrl_c_during_run_piped_to_cat_keeps_the_summary_and_the_resume_line(
+    long_source: Path, tmp_path: Path
+) -> None:
+    """`xetra-etl run | cat` at a terminal, then Ctrl-C: the terminal interrupts both, so the
+    summary finds its reader gone. It goes to the terminal (stderr) instead, with the resume
+    line, and the exit says interrupted (130), not 141."""
+    run = long_run(long_source, tmp_path)
+    terminal, screen = pty.openpty()
+    read_end, write_end = os.pipe()
+    etl = subprocess.Popen(
+        run.args(),
+        env=run.env,
+        stdin=screen,
+        stdout=write_end,
+        stderr=screen,
+        start_new_session=True,  # a process group of its own, like a shell's pipeline
+    )
+    cat = subprocess.Popen(["cat"], stdin=read_end, stdout=screen, process_group=etl.pid)
+    os.close(read_end)
+    os.close(write_end)
+    os.close(screen)
+    chunks: list[bytes] = []
+    interrupted = False
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (etl.poll() is None or cat.poll() is None):
+        ready, _, _ = select.select([terminal], [], [], 0.05)
+        if ready:
+            try:
+                chunks.append(os.read(terminal, 65536))
+            except OSError:
+                break
+        if not interrupted and some_dates_done(b"".join(chunks).decode(errors="replace")):
+            os.killpg(etl.pid, signal.SIGINT)  # what Ctrl-C at the terminal does
+            interrupted = True
+    while True:  # what is left on the terminal
+        ready, _, _ = select.select([terminal], [], [], 0.2)
+        if not ready:
+            break
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(terminal)
+    output = b"".join(chunks).decode(errors="replace")
+
+    assert interrupted and etl.wait(timeout=60) == 130, output[-3000:]
+    assert cat.wait(timeout=60) != 0  # the reader was stopped by the same Ctrl-C
+    assert "interrupted  " in output and "not finished" in output
+    assert "resume: run the same command again; it starts at 2021-" in output
+    assert "Traceback" not in output and "bug" not in output
+    rerun = run.piped()
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert run.report_rows() == run.expected_rows()

@@ -94,10 +94,14 @@ def test_backfill_submits_one_run_per_month_when_range_spans_months() -> None:
     assert [name for name, _ in fake.calls] == ["submit_workflow"] * 4
 
 
-def test_backfill_exits_64_when_range_is_reversed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_backfill_is_a_usage_error_when_range_is_reversed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = FakeArgo()
     argv = ["backfill", "--from", "2017-09-05", "--to", "2017-06-26"]
-    assert main(argv, api_factory=_fake_factory(FakeArgo(), [])) == 64
-    assert "after" in capsys.readouterr().err
+    assert main(argv, api_factory=_fake_factory(fake, [])) == 2
+    assert "first date 2017-09-05 is after last date 2017-06-26" in capsys.readouterr().err
+    assert fake.calls == []
 
 
 def test_retry_retries_named_workflow_when_called(capsys: pytest.CaptureFixture[str]) -> None:
