@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import io
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from xetra_etl.common.adapters.catalog import list_partitions
+from xetra_etl.common.domain.jobcontrol import State
 from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     build_context,
@@ -16,6 +20,11 @@ from xetra_etl.common.entrypoints.entry import (
 )
 from xetra_etl.common.infra.config import Config
 from xetra_etl.common.infra.errors import InputMissingError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xetra_etl.common.app.context import StepContext
 
 STEP = "show"
 
@@ -37,35 +46,75 @@ def build_parser(prog: str = "xetra-etl show") -> argparse.ArgumentParser:
     return parser
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
+    import pandas as pd
+
+    ctx = build_context(config, "show")
+    dataset = ctx.target.location(ctx.layout.report_prefix)
+    partitions = list_partitions(ctx.target, ctx.layout.report_prefix)
+    records = {day: record for day, (record, _) in ctx.jobs.load().items()}
+    if not partitions and not records:
+        raise InputMissingError(
+            f"no report in {ctx.target.uri}: the target holds no report partition and no job "
+            "control record (check target.uri, or run `xetra-etl run` first)"
+        )
+    if args.date is not None:
+        record = records.get(args.date)
+        if args.date not in partitions:
+            if record is not None and record.state is State.DONE and record.row_count == 0:
+                sys.stdout.write(f"{args.date}: done with 0 rows (no trades that date)\n")
+                return 0
+            raise InputMissingError(
+                f"no report partition for {args.date}: nothing under "
+                f"{ctx.target.location(ctx.layout.partition_prefix(args.date))}"
+                " (see `xetra-etl status` for the dates processed)"
+            )
+        partitions = {args.date: partitions[args.date]}
+    sys.stdout.write(f"report dataset: {dataset}\n")
+    days = sorted(partitions)
+    if not days:
+        sys.stdout.write("0 partitions: every date done so far had no trades\n")
+        return 0
+    sys.stdout.write(f"{_counted(len(days), 'partition')}: {days[0]} .. {days[-1]}\n")
+    frame, shown = _newest_rows(ctx, days, args.rows)
+    total = sum(records[d].row_count if d in records else 0 for d in days)
+    total = max(total, len(frame))
+    dates = f"{shown[0]}" if len(shown) == 1 else f"{shown[0]} .. {shown[-1]}"
+    sys.stdout.write(f"last {len(frame)} of {_counted(total, 'row')} (dates {dates}):\n")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        sys.stdout.write(frame.to_string(index=False, na_rep="null") + "\n")
+    return 0
+
+
+def _newest_rows(
+    ctx: StepContext, days: list[dt.date], count: int
+) -> tuple[pd.DataFrame, list[dt.date]]:
+    """The last `count` rows of the newest partitions (read newest first, as few as needed), and
+    the dates they come from."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ctx = build_context(config, "show")
-    prefix = f"{ctx.layout.report_prefix}/"
-    if args.date is not None:
-        prefix = ctx.layout.partition_prefix(args.date)
-    keys = [o.key for o in ctx.target.list(prefix) if o.key.endswith(".parquet")]
-    if args.date is not None and not keys:
-        raise InputMissingError(
-            f"no report partition for {args.date}: nothing under {ctx.target.location(prefix)}"
-            " (see `xetra-etl status` for the dates processed)"
-        )
-    sys.stdout.write(f"report dataset: {ctx.target.location(ctx.layout.report_prefix)}\n")
-    sys.stdout.write(f"{len(keys)} partition(s)\n")
-    frames = []
-    for key in keys[-3:]:
-        table = pq.read_table(io.BytesIO(ctx.target.get(key).data))
-        partition = key.split("date=")[1].split("/")[0]
-        frames.append(
-            table.append_column("date", pa.array([partition] * table.num_rows)).to_pandas()
-        )
-    if frames:
-        frame = pd.concat(frames).tail(args.rows)
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            sys.stdout.write(frame.to_string(index=False, na_rep="null") + "\n")
-    return 0
+    frames: list[pd.DataFrame] = []
+    read = 0
+    for day in reversed(days):
+        prefix = ctx.layout.partition_prefix(day)
+        for info in ctx.target.list(prefix):
+            if not info.key.endswith(".parquet"):
+                continue
+            table = pq.read_table(io.BytesIO(ctx.target.get(info.key).data))
+            table = table.append_column("date", pa.array([day.isoformat()] * table.num_rows))
+            frames.insert(0, table.to_pandas())
+            read += table.num_rows
+        if read >= count:
+            break
+    frame = pd.concat(frames).tail(count) if frames else pd.DataFrame()
+    shown = sorted({dt.date.fromisoformat(d) for d in frame["date"]}) if read else days[-1:]
+    return frame, shown
 
 
 def main(argv: Sequence[str] | None = None) -> int:

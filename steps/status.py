@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from xetra_etl.common.adapters.catalog import list_partitions
+from xetra_etl.common.adapters.catalog import list_partitions, list_planned_source_dates
+from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.domain.jobcontrol import (
     DateRecord,
     PartitionFile,
@@ -16,10 +19,20 @@ from xetra_etl.common.domain.jobcontrol import (
     partition_problem,
     render_meta,
 )
-from xetra_etl.common.entrypoints.entry import add_config_arg, build_context, run_step
+from xetra_etl.common.entrypoints.entry import (
+    add_config_arg,
+    add_date_range_args,
+    build_context,
+    run_date_range,
+    run_step,
+)
 from xetra_etl.common.infra.config import Config
+from xetra_etl.common.infra.errors import XetraEtlError
 
 STEP = "status"
+PENDING = "pending"  # a source date in range without a record: never started
+
+log = logging.getLogger(__name__)
 
 
 def build_parser(prog: str = "xetra-etl status") -> argparse.ArgumentParser:
@@ -28,9 +41,15 @@ def build_parser(prog: str = "xetra-etl status") -> argparse.ArgumentParser:
         description="Print each date's state (done/failed), fingerprint, row count, processing "
         "time and run id from the meta file and the date records in the target, and the reason "
         "the next run will redo it: retry (failed), partition-missing or partition-changed (its "
-        "report partition was deleted or overwritten since).",
+        "report partition was deleted or overwritten since). Source dates in the range that "
+        "have no record yet are listed as pending (reason new).",
     )
     add_config_arg(parser)
+    add_date_range_args(
+        parser,
+        first="pending dates from here (default: pipeline.first_date)",
+        last="pending dates up to here (default: today, UTC)",
+    )
     parser.add_argument(
         "--format",
         choices=("table", "csv", "json"),
@@ -49,9 +68,24 @@ def redo_reason(record: DateRecord, partition: set[PartitionFile] | None) -> str
     return str(problem) if problem else ""
 
 
+def pending_dates(
+    ctx: StepContext, first: dt.date, last: dt.date, records: Mapping[dt.date, object]
+) -> list[dt.date]:
+    """Source dates in [first, last] without a record: never started (a run was stopped before
+    them, or has not come yet). A source that cannot be listed leaves them unknown, with a
+    warning: job control is still worth showing."""
+    try:
+        found = list_planned_source_dates(ctx.source, first, last)
+    except XetraEtlError as exc:
+        log.warning("pending dates unknown: %s", exc)
+        return []
+    return sorted(day for day in found if day not in records)
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
     ctx = build_context(config, "status")
     records = ctx.jobs.load()
+    pending = pending_dates(ctx, *run_date_range(args, config), records)
     partitions = list_partitions(ctx.target, ctx.layout.report_prefix)
     reasons = {
         day: redo_reason(record, partitions.get(day)) for day, (record, _) in records.items()
@@ -64,6 +98,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             {**json.loads(record.to_json()), "reason": reasons[day]}
             for day, (record, _) in records.items()
         ]
+        rows += [
+            {"date": day.isoformat(), "state": PENDING, "reason": str(Reason.NEW)}
+            for day in pending
+        ]
         sys.stdout.write(json.dumps(sorted(rows, key=lambda r: r["date"]), indent=2) + "\n")
         return 0
     header = (
@@ -71,7 +109,13 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         f"{'quality':<8}  {'reason':<17}  note"
     )
     lines = [header, "-" * len(header)]
-    for day in sorted(records):
+    for day in sorted([*records, *pending]):
+        if day not in records:
+            lines.append(
+                f"{day.isoformat():<10}  {PENDING:<6}  {'':>7}  {'':<25}  {'':<30}  "
+                f"{'':<8}  {Reason.NEW!s}"
+            )
+            continue
         record = records[day][0]
         note = record.error or " | ".join(record.warnings)
         quality = "warn" if record.warnings else ("ok" if record.checks else "-")
@@ -82,7 +126,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         )
     done = sum(1 for r, _ in records.values() if r.state == "done")
     touched = sum(1 for r in reasons.values() if r.startswith("partition-"))
-    summary = f"{len(records)} dates: {done} done, {len(records) - done} failed"
+    summary = (
+        f"{len(records) + len(pending)} dates: {done} done, {len(records) - done} failed, "
+        f"{len(pending)} pending"
+    )
     if touched:
         summary += (
             f"; {touched} done with a partition missing or changed (the next run redoes them)"

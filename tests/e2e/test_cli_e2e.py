@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LAST, Place, console_script
+from tests.e2e.conftest import FIRST, LAST, Place, console_script
 from xetra_etl.common.infra.naming import version
 
 pytestmark = pytest.mark.e2e
@@ -148,7 +148,7 @@ def test_check_reports_an_invalid_config_as_its_first_line(tmp_path: Path) -> No
     assert any("source.uri" in line for line in lines[1:])
 
 
-def test_status_json_is_well_formed_with_the_check_names_intact(local_place: Place) -> None:
+def test_status_json_names_each_check_with_an_identifier(local_place: Place) -> None:
     config = local_place.write_config()
     assert local_place.run(config)["exit_code"] == 0
     result = local_place.cli("status", "--config", str(config), "--format", "json")
@@ -156,8 +156,62 @@ def test_status_json_is_well_formed_with_the_check_names_intact(local_place: Pla
     rows = json.loads(result.stdout)
     assert rows and all(row["state"] == "done" for row in rows)
     weekday = next(row for row in rows if row["date"] == "2021-03-04")
-    assert weekday["checks"]["min<=open,close<=max"] == "ok"
-    assert set(weekday["checks"]) >= {"min<=open,close<=max", "volume>=0", "isin_check_digit"}
+    assert weekday["checks"]["price_within_range"] == "ok"
+    assert set(weekday["checks"]) >= {
+        "price_within_range",
+        "volume_non_negative",
+        "isin_check_digit",
+    }
+    assert all(name.isidentifier() for row in rows for name in row["checks"])
+
+
+def source_dates(place: Place, first: str, last: str) -> list[str]:
+    return sorted(p.name for p in Path(place.source_uri).iterdir() if first <= p.name <= last)
+
+
+def test_status_lists_and_counts_the_source_dates_never_started_as_pending(
+    local_place: Place,
+) -> None:
+    config = str(local_place.write_config())
+    stopped = local_place.cli("run", "--config", config, "--last-date", "2021-03-05")
+    assert stopped.returncode == 0, stopped.stderr
+    done = source_dates(local_place, "2021-03-03", "2021-03-05")
+    pending = source_dates(local_place, "2021-03-06", LAST.isoformat())
+    assert done and pending
+
+    args = ["status", "--config", config, "--last-date", LAST.isoformat()]
+    table = local_place.cli(*args)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[-1] == f"{len(done) + len(pending)} dates: {len(done)} done, 0 failed, " + (
+        f"{len(pending)} pending"
+    )
+    listed = [line.split()[:2] for line in lines[2:-1]]
+    assert listed == [[d, "done"] for d in done] + [[d, "pending"] for d in pending]
+    as_json = json.loads(local_place.cli(*args, "--format", "json").stdout)
+    assert [(r["date"], r["state"], r["reason"]) for r in as_json if r["state"] == "pending"] == [
+        (d, "pending", "new") for d in pending
+    ]
+
+
+def test_show_says_which_dates_it_prints_and_how_many_rows_there_are(local_place: Place) -> None:
+    config = str(local_place.write_config())
+    assert local_place.run(Path(config))["exit_code"] == 0
+    done = source_dates(local_place, FIRST.isoformat(), LAST.isoformat())
+    total = sum(
+        row["row_count"]
+        for row in json.loads(
+            local_place.cli("status", "--config", config, "--format", "json").stdout
+        )
+    )
+    result = local_place.cli("show", "--config", config, "--rows", "5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"report dataset: {local_place.target_uri}/reports/daily"
+    with_rows = [d for d in done if d != "2021-03-06"]  # the Saturday: reference prices only
+    assert lines[1] == f"{len(with_rows)} partitions: {with_rows[0]} .. {with_rows[-1]}"
+    assert lines[2] == f"last 5 of {total} rows (dates {LAST}):"
+    assert len(lines) == 3 + 1 + 5  # the header, then the rows
 
 
 def test_show_prints_null_not_nan_and_fails_for_a_date_without_partition(
@@ -168,11 +222,27 @@ def test_show_prints_null_not_nan_and_fails_for_a_date_without_partition(
     first = local_place.cli("show", "--config", config, "--date", "2021-03-03", "--rows", "50")
     assert first.returncode == 0, first.stderr
     assert "null" in first.stdout  # the first reported date has ISINs without a previous close
-    table = first.stdout.split(" partition(s)\n", 1)[1]
+    table = first.stdout.split(" rows (dates 2021-03-03):\n", 1)[1]
     assert not re.search(r"\bnan\b", table, re.IGNORECASE), table
     sunday = local_place.cli("show", "--config", config, "--date", "2021-03-07")
     assert sunday.returncode == 66
     assert "no report partition for 2021-03-07" in sunday.stderr
+
+
+def test_show_says_a_done_date_without_trades_has_0_rows(local_place: Place) -> None:
+    config = str(local_place.write_config())
+    assert local_place.run(Path(config))["exit_code"] == 0
+    saturday = local_place.cli("show", "--config", config, "--date", "2021-03-06")
+    assert saturday.returncode == 0, saturday.stderr
+    assert saturday.stdout == "2021-03-06: done with 0 rows (no trades that date)\n"
+
+
+def test_show_fails_with_66_naming_a_target_that_holds_no_report(local_place: Place) -> None:
+    config = local_place.write_config(target={"uri": str(local_place.tmp / "elsewhere")})
+    result = local_place.cli("show", "--config", str(config))
+    assert result.returncode == 66
+    assert f"no report in {local_place.tmp / 'elsewhere'}" in result.stderr
+    assert not (local_place.tmp / "elsewhere").exists()
 
 
 def test_log_messages_carry_no_python_reprs(local_place: Place) -> None:
