@@ -333,7 +333,7 @@ def test_ctrl_c_during_run_piped_to_cat_keeps_the_summary_and_the_resume_line(
         stdin=screen,
         stdout=write_end,
         stderr=screen,
-        start_new_session=True,  # a process group of its own, like a shell's pipeline
+        process_group=0,  # a process group of its own, as a shell gives a pipeline
     )
     cat = subprocess.Popen(["cat"], stdin=read_end, stdout=screen, process_group=etl.pid)
     os.close(read_end)
