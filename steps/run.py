@@ -130,8 +130,8 @@ def interrupted_json(run_id: str, result: RunResult) -> str:
 def _run(args: argparse.Namespace, config: Config) -> int:
     from xetra_etl.common.entrypoints.localrun import run_local
 
-    ctx = build_context(config, args.run_id)
     first, last = run_date_range(args, config)
+    ctx = build_context(config, args.run_id)
     workers = args.workers or config.pipeline.workers
     result = run_local(ctx, first=first, last=last, workers=workers)
     if result.summary is None:

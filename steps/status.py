@@ -83,9 +83,9 @@ def pending_dates(
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
+    first, last = run_date_range(args, config)
     ctx = build_context(config, "status")
     records = ctx.jobs.load()
-    pending = pending_dates(ctx, *run_date_range(args, config), records)
     partitions = list_partitions(ctx.target, ctx.layout.report_prefix)
     reasons = {
         day: redo_reason(record, partitions.get(day)) for day, (record, _) in records.items()
@@ -93,6 +93,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.format == "csv":
         sys.stdout.write(render_meta(records).decode())
         return 0
+    pending = pending_dates(ctx, first, last, records)
     if args.format == "json":
         rows = [
             {**json.loads(record.to_json()), "reason": reasons[day]}

@@ -32,7 +32,7 @@ def config_args(place: Place, command: str) -> list[str]:
     return [] if command.startswith("argo") else ["--config", config]
 
 
-COMMANDS = ["run", "check", "discover", "argo backfill", "argo submit"]
+COMMANDS = ["run", "check", "discover", "status", "argo backfill", "argo submit"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
