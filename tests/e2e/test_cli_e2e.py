@@ -245,6 +245,19 @@ def test_show_fails_with_66_naming_a_target_that_holds_no_report(local_place: Pl
     assert not (local_place.tmp / "elsewhere").exists()
 
 
+def test_merge_log_names_the_report_dataset_and_the_run_summary(local_place: Place) -> None:
+    report = local_place.run()
+    assert report["exit_code"] == 0
+    (line,) = [
+        str(entry["msg"])
+        for entry in log_lines(report["stderr"])
+        if entry["step"] == "merge" and "run summary at" in str(entry["msg"])
+    ]
+    target = local_place.target_uri
+    assert f"report dataset at {target}/reports/daily," in line
+    assert line.endswith(f"run summary at {target}/runs/{report['run_id']}/summary.json")
+
+
 def test_log_messages_carry_no_python_reprs(local_place: Place) -> None:
     report = local_place.run()
     assert report["exit_code"] == 0
