@@ -20,10 +20,12 @@ def build_parser(prog: str = "xetra-etl extract") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    parser.parse_args(argv)  # --help and usage errors first: they need no data packages
     tune_data_process()
     from xetra_etl.common.app.extract import extract
 
-    return run_date_step(STEP, build_parser(), argv, extract)
+    return run_date_step(STEP, parser, argv, extract)
 
 
 if __name__ == "__main__":

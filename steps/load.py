@@ -19,10 +19,12 @@ def build_parser(prog: str = "xetra-etl load") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    parser.parse_args(argv)  # --help and usage errors first: they need no data packages
     tune_data_process()
     from xetra_etl.common.app.load import load
 
-    return run_date_step(STEP, build_parser(), argv, load)
+    return run_date_step(STEP, parser, argv, load)
 
 
 if __name__ == "__main__":

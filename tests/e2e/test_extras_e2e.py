@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Place
+from xetra_etl.steps.cli import COMMANDS
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +48,7 @@ def test_the_hider_hides_what_it_is_told_to(local_place: Place) -> None:
     assert shown.returncode == 0, shown.stderr
 
 
-@pytest.mark.parametrize("command", ["workflows", "argo", "run", "show", "check", "status"])
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_help_works_without_any_extra(local_place: Place, command: str) -> None:
     result = without(local_place, BARE_INSTALL, command, "--help")
     assert result.returncode == 0, result.stderr
