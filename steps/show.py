@@ -50,6 +50,10 @@ def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _span(days: list[dt.date]) -> str:
+    return f"date {days[0]}" if len(days) == 1 else f"dates {days[0]} .. {days[-1]}"
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
     import pandas as pd
 
@@ -79,12 +83,11 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if not days:
         sys.stdout.write("0 partitions: every date done so far had no trades\n")
         return 0
-    sys.stdout.write(f"{_counted(len(days), 'partition')}: {days[0]} .. {days[-1]}\n")
+    sys.stdout.write(f"{_counted(len(days), 'partition')}: {_span(days)}\n")
     frame, shown = _newest_rows(ctx, days, args.rows)
     total = sum(records[d].row_count if d in records else 0 for d in days)
     total = max(total, len(frame))
-    dates = f"{shown[0]}" if len(shown) == 1 else f"{shown[0]} .. {shown[-1]}"
-    sys.stdout.write(f"last {len(frame)} of {_counted(total, 'row')} (dates {dates}):\n")
+    sys.stdout.write(f"last {len(frame)} of {_counted(total, 'row')} ({_span(shown)}):\n")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         sys.stdout.write(frame.to_string(index=False, na_rep="null") + "\n")
     return 0

@@ -209,8 +209,8 @@ def test_show_says_which_dates_it_prints_and_how_many_rows_there_are(local_place
     lines = result.stdout.splitlines()
     assert lines[0] == f"report dataset: {local_place.target_uri}/reports/daily"
     with_rows = [d for d in done if d != "2021-03-06"]  # the Saturday: reference prices only
-    assert lines[1] == f"{len(with_rows)} partitions: {with_rows[0]} .. {with_rows[-1]}"
-    assert lines[2] == f"last 5 of {total} rows (dates {LAST}):"
+    assert lines[1] == f"{len(with_rows)} partitions: dates {with_rows[0]} .. {with_rows[-1]}"
+    assert lines[2] == f"last 5 of {total} rows (date {LAST}):"
     assert len(lines) == 3 + 1 + 5  # the header, then the rows
 
 
@@ -222,7 +222,7 @@ def test_show_prints_null_not_nan_and_fails_for_a_date_without_partition(
     first = local_place.cli("show", "--config", config, "--date", "2021-03-03", "--rows", "50")
     assert first.returncode == 0, first.stderr
     assert "null" in first.stdout  # the first reported date has ISINs without a previous close
-    table = first.stdout.split(" rows (dates 2021-03-03):\n", 1)[1]
+    table = first.stdout.split(" rows (date 2021-03-03):\n", 1)[1]
     assert not re.search(r"\bnan\b", table, re.IGNORECASE), table
     sunday = local_place.cli("show", "--config", config, "--date", "2021-03-07")
     assert sunday.returncode == 66

@@ -83,7 +83,7 @@ def test_the_own_data_walk_through_runs_as_written(tmp_path: Path) -> None:
         assert result.returncode == 0, f"{shlex.join(words)}:\n{result.stdout}{result.stderr}"
         outputs[words[1]] = result.stdout
     assert "0 failed, 0 pending" in outputs["status"]
-    assert "partitions: 2017-07-27 .. 2018-02-16" in outputs["show"]
+    assert "partitions: dates 2017-07-27 .. 2018-02-16" in outputs["show"]
 
     (query,) = blocks(text, "python")
     if importlib.util.find_spec("duckdb") is None:  # a bench extra: query with pandas alone
