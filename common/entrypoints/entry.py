@@ -57,13 +57,19 @@ class SourceReaderOnDemand:
 
 
 def build_context(config: Config, run_id: str) -> StepContext:
-    source = open_store(config.source.uri, endpoint_url=config.source.endpoint_url)
+    source = open_store(
+        config.source.uri,
+        endpoint_url=config.source.endpoint_url,
+        region=config.source.region,
+        anonymous=config.source.anonymous,
+    )
     return StepContext(
         config=config,
         source=source,
         target=open_store(
             config.target.uri,
             endpoint_url=config.target.endpoint_url,
+            region=config.target.region,
             scratch=f"{config.target.staging_prefix}/.tmp",
             share_with=source,
         ),

@@ -28,6 +28,8 @@ class SourceConfig:
     uri: str
     columns: Mapping[str, str] = field(default_factory=lambda: dict(XETRA_HEADER_NAMES))
     endpoint_url: str | None = None
+    region: str | None = None  # else AWS_REGION / AWS_DEFAULT_REGION / the AWS config
+    anonymous: bool = False  # unsigned requests: a public bucket, no credentials needed
     read_workers: int = 8
 
 
@@ -39,6 +41,7 @@ class TargetConfig:
     staging_prefix: str = "staging"
     runs_prefix: str = "runs"
     endpoint_url: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,8 @@ _CHECKS: dict[tuple[str, str], Any] = {
     ("source", "uri"): _text,
     ("source", "columns"): _source_columns,
     ("source", "endpoint_url"): _optional_text,
+    ("source", "region"): _optional_text,
+    ("source", "anonymous"): _bool,
     ("source", "read_workers"): _int_range(1, 64),
     ("target", "uri"): _text,
     ("target", "report_prefix"): _prefix,
@@ -287,6 +292,7 @@ _CHECKS: dict[tuple[str, str], Any] = {
     ("target", "staging_prefix"): _prefix,
     ("target", "runs_prefix"): _prefix,
     ("target", "endpoint_url"): _optional_text,
+    ("target", "region"): _optional_text,
     ("pipeline", "first_date"): _date,
     ("pipeline", "prev_close_lookback_days"): _int_range(1, 366),
     ("pipeline", "include_zero_volume_rows"): _bool,
