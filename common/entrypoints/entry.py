@@ -27,7 +27,12 @@ from xetra_etl.common.domain.dates import parse_date, parse_work_item
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.config import Config, SourceConfig, load_config
-from xetra_etl.common.infra.errors import ConfigError, ExitCode, XetraEtlError
+from xetra_etl.common.infra.errors import (
+    ConfigError,
+    ConfigMissingError,
+    ExitCode,
+    XetraEtlError,
+)
 from xetra_etl.common.infra.termination import write_termination_message
 
 log = logging.getLogger("xetra_etl")
@@ -94,10 +99,9 @@ def find_config(
     local = (cwd or Path.cwd()) / CONFIG_FILE_NAME
     if local.is_file():
         return local
-    raise ConfigError(
-        f"no config file: pass --config FILE, set {CONFIG_ENV}, or put {CONFIG_FILE_NAME} "
-        "in the current directory",
-        source="the command line",
+    raise ConfigMissingError(
+        f"pass --config FILE, set {CONFIG_ENV}, or put {CONFIG_FILE_NAME} in the current "
+        "directory (config/demo.yaml is an example)"
     )
 
 

@@ -214,5 +214,8 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
             "set source.anonymous: true)"
         )
     if isinstance(exc, ConnectionError | HTTPClientError):
-        return StorageTransientError(f"{doing}: {exc}, still failing after retries")
+        return StorageTransientError(
+            f"{doing}: {exc}, still failing after retries; check endpoint_url, "
+            "AWS_ENDPOINT_URL and the network"
+        )
     return StorageError(f"{doing}: {exc}")

@@ -332,6 +332,13 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
     if isinstance(exc, PermissionDeniedError | UnauthenticatedError | PermissionError):
         return StorageError(f"{doing}: {_first_line(str(exc))}")
     text = str(exc)
+    if _unanswered(exc):
+        endpoint = re.search(r"\b(https?://[^/\s]+)", text)
+        where = f"the S3 endpoint {endpoint.group(1)}" if endpoint else "the S3 endpoint"
+        return StorageTransientError(
+            f"{doing}: {where} did not answer (connection refused or timed out), still failing "
+            "after retries; check endpoint_url, AWS_ENDPOINT_URL and the network"
+        )
     if re.search(r"status code: 4\d\d", text):  # a 4xx answer to a listing: likewise
         return StorageError(f"{doing}: {_first_line(text)}")
     if "Client error" in text and "status 5" not in text:  # a 4xx answer: a retry cannot help
