@@ -88,9 +88,9 @@ def _checks(args: argparse.Namespace) -> int:
     results = [listed]
     _print(results[-1])
     if listed.ok:
-        results.append(check_freshness(dates, first, last, config.source.freshness))
-        _print(results[-1])
         results.append(check_columns(ctx.source, dates, config.source.columns))
+        _print(results[-1])
+        results.append(check_freshness(dates, first, last, config.source.freshness))
         _print(results[-1])
     with _leaving_no_trace(ctx.target):
         results.append(check_target(ctx.target, ctx.layout))

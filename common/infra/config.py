@@ -306,6 +306,8 @@ def _freshness(value: Any) -> FreshnessRule:
     settings = {key: None if value[key] is None else days(value[key]) for key in value}
     rule = FreshnessRule(**settings)
     warn, error = rule.warn_after_days, rule.error_after_days
+    if "warn_after_days" not in value and warn is not None and error is not None and warn > error:
+        return dataclasses.replace(rule, warn_after_days=None)  # the default warns no sooner
     if warn is not None and error is not None and warn > error:
         raise ValueError(f"warn_after_days ({warn}) is more than error_after_days ({error})")
     return rule
