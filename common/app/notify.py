@@ -115,6 +115,7 @@ def summary(ctx: StepContext, *, status: str, failures: Any) -> dict[str, Any]:
         payload["source_freshness"] = summary.get("extra", {}).get("source_freshness")
     except ObjectNotFoundError:
         payload["dates_done"] = None  # merge did not run: the run failed before the fan-in
+        payload["source_freshness"] = None
     return payload
 
 

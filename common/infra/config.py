@@ -19,6 +19,7 @@ import yaml
 
 from xetra_etl.common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
 from xetra_etl.common.domain.freshness import FreshnessRule
+from xetra_etl.common.domain.wording import noun
 from xetra_etl.common.infra.errors import ConfigError, ConfigMissingError
 
 ENV_PREFIX = "XETRA__"
@@ -285,7 +286,8 @@ def _source_columns(value: Any) -> dict[str, str]:
     unknown = sorted(set(value) - set(SOURCE_COLUMNS))
     if unknown:
         raise ValueError(
-            f"unknown canonical column(s) {', '.join(unknown)} (known: {', '.join(SOURCE_COLUMNS)})"
+            f"unknown canonical {noun(len(unknown), 'column')} {', '.join(unknown)} "
+            f"(known: {', '.join(SOURCE_COLUMNS)})"
         )
     columns = dict(XETRA_HEADER_NAMES)
     for canonical, header in value.items():
@@ -301,7 +303,9 @@ def _freshness(value: Any) -> FreshnessRule:
     known = [f.name for f in dataclasses.fields(FreshnessRule)]
     unknown = sorted(set(value) - set(known))
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        raise ValueError(
+            f"unknown {noun(len(unknown), 'key')} {', '.join(unknown)} (known: {', '.join(known)})"
+        )
     days = _int_range(1, 3660)
     settings = {key: None if value[key] is None else days(value[key]) for key in value}
     rule = FreshnessRule(**settings)
@@ -319,7 +323,8 @@ def _report_columns(value: Any) -> dict[str, str]:
     unknown = sorted(set(value) - set(OUTPUT_COLUMNS))
     if unknown:
         raise ValueError(
-            f"unknown report column(s) {', '.join(unknown)} (known: {', '.join(OUTPUT_COLUMNS)})"
+            f"unknown report {noun(len(unknown), 'column')} {', '.join(unknown)} "
+            f"(known: {', '.join(OUTPUT_COLUMNS)})"
         )
     columns = {c: c for c in OUTPUT_COLUMNS}
     for column, name in value.items():

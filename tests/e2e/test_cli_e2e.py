@@ -121,11 +121,12 @@ def test_check_passes_with_one_line_per_check_and_leaves_the_target_as_it_was(
     assert [line.split()[:2] for line in lines] == [
         ["ok", "config"],
         ["ok", "source"],
+        ["ok", "columns"],
+        ["ok", "fresh"],
         ["ok", "target"],
     ]
-    assert "7 source date(s) in 2021-03-03..2021-03-10" in lines[1]  # Sunday has no folder
-    left = [info.key for info in place.target.list("")]
-    assert not [key for key in left if not key.startswith("staging/.tmp/")], left
+    assert "7 source dates in 2021-03-03..2021-03-10" in lines[1]  # Sunday has no folder
+    assert [info.key for info in place.target.list("")] == []
 
 
 def test_check_fails_naming_a_source_that_holds_nothing(local_place: Place, tmp_path: Path) -> None:
