@@ -1,26 +1,42 @@
 # Everything a fresh machine with Python 3.11+ and make needs: `make demo`, `make test`.
+# Every environment installs the versions in uv.lock (uv from PyPI, the version the lock pins).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_LAST_DATE := 2024-03-15
+UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+# uv uses this machine's Python only, and installs exactly the locked versions.
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --quiet --frozen --inexact
 
-.PHONY: install demo shell test test-quick test-images lint format render bench clean tools
+.DEFAULT_GOAL := help
+.PHONY: help install demo shell test test-quick test-images lint format render bench clean tools \
+	lock lock-upgrade
 
-# The whole development toolchain (tests, linters, Argo rendering): make install, make test.
-$(STAMP): pyproject.toml
+## help: list the targets (a bare `make` does this)
+help:
+	@echo "Targets (the quick start: make demo, then make test):"
+	@sed -n 's/^## \([^:]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 18
+
+# uv itself, at the version uv.lock pins, into the project venv.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# The whole development toolchain (tests, linters, Argo rendering), exactly as locked.
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra dev
 	touch $@ $(DEMO_STAMP)
 
 # Only what the demo runs: the package with its data extra (pyarrow, pandas, numpy).
-$(DEMO_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[data]'
+$(DEMO_STAMP): pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra data
 	touch $@
 
+## install: the development environment in .venv, from uv.lock (the CLI is .venv/bin/xetra-etl)
 install: $(STAMP)
 
 ## demo: write demo source data, run the whole pipeline on local directories, show the report
@@ -55,12 +71,14 @@ test-quick: $(STAMP)
 test-images: $(STAMP)
 	$(BIN)/pytest -m images
 
+## lint: ruff check, ruff format --check, mypy strict
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy bench  # the benchmark drives the real code: keep it in step with it
 
+## format: ruff format and ruff's fixes
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -69,6 +87,7 @@ format: $(STAMP)
 render: $(STAMP)
 	$(BIN)/xetra-etl workflows render --out workflows/manifests
 
+## clean: remove the venv, the demo output and the caches
 clean:
 	rm -rf demo $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
@@ -102,11 +121,21 @@ images-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "images-deps: $(IMAGES_APT) present"; fi
 
-## images-lock: regenerate images/constraints.txt from the venv's runtime packages
+## images-lock: regenerate images/constraints.txt from uv.lock
 images-lock: $(STAMP)
 	$(BIN)/python images/lock.py
 
+## lock: update uv.lock after a change to pyproject.toml (other pins kept), and the images' pins
+lock: | $(UV)
+	$(UV) lock
+	$(MAKE) images-lock
+
+## lock-upgrade: move every pin in uv.lock to the newest release allowed, and the images' pins
+lock-upgrade: | $(UV)
+	$(UV) lock --upgrade
+	$(MAKE) images-lock
+
 ## bench: the performance benchmark (2021-scale data; xetra-etl vs DuckDB and pandas); see bench/
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(SYNC) --extra dev --extra bench
 	$(BIN)/python bench/run_bench.py

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.entrypoints.entry import exit_code_for, optional_date_arg, positive_int
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.errors import XetraEtlError
@@ -65,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             minute_files_for_last=not args.no_minute_files,
         )
         sys.stderr.write(
-            f"wrote {counts['dates']} dates, {counts['objects']} objects, {counts['rows']} rows "
+            f"wrote {counted(counts['dates'], 'date')}, {counted(counts['objects'], 'object')}, "
+            f"{counted(counts['rows'], 'row')} "
             f"to {store.uri}\n"
         )
         return 0

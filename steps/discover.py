@@ -62,6 +62,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             "skipped": plan.skipped,
             "first_date": plan.first_date,
             "last_date": plan.last_date,
+            "source_freshness": plan.source_freshness,
         },
     )
     return 0

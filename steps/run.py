@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from xetra_etl.common.domain.wording import noun
 from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
@@ -19,6 +21,7 @@ from xetra_etl.common.entrypoints.entry import (
     run_step,
 )
 from xetra_etl.common.infra.config import Config
+from xetra_etl.common.infra.errors import ExitCode
 from xetra_etl.common.infra.tuning import tune_data_process
 
 if TYPE_CHECKING:
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from xetra_etl.common.entrypoints.localrun import RunResult
 
 STEP = "run"
+log = logging.getLogger("xetra_etl")
 
 
 def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
@@ -34,7 +38,8 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
         description="Run the whole pipeline on this machine: discover the dates that need work, "
         "extract, transform and load them on parallel worker threads, then merge. Works on "
         "local directories and on any S3 endpoint alike. Ctrl-C stops it (exit 130); run it "
-        "again to resume.",
+        "again to resume. The summary shows the newest source date and its age; a source older "
+        "than source.freshness.error_after_days makes the run exit 66 once its work is done.",
     )
     add_config_arg(parser)
     add_run_id_arg(parser, required=False)
@@ -59,14 +64,33 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
 def summary_table(report: RunSummary) -> str:
     lines = [
         f"run {report.run_id}  {report.first_date} .. {report.last_date}",
-        f"  processed  {report.done:>6} dates  {report.rows:>10} rows",
-        f"  skipped    {report.skipped:>6} dates  (up to date)",
-        f"  failed     {report.failed:>6} dates",
+        f"  processed  {report.done:>6} {noun(report.done, 'date'):<5}  {report.rows:>10} "
+        f"{noun(report.rows, 'row')}",
+        f"  skipped    {report.skipped:>6} {noun(report.skipped, 'date'):<5}  (up to date)",
+        f"  failed     {report.failed:>6} {noun(report.failed, 'date')}",
     ]
     for outcome in report.dates:
         if outcome.state != "done":
             lines.append(f"    {outcome.date}  exit {outcome.exit_code}  {outcome.error}")
+    freshness = report.extra.get("source_freshness") or {}
+    if freshness:
+        lines.append(f"  source     {freshness['state']:<6}  {freshness['detail']}")
     return "\n".join(lines)
+
+
+def stale_source_exit(report: RunSummary, exit_code: int) -> int:
+    """The run's exit code, made 66 (missing input) when the source is stale past
+    `source.freshness.error_after_days` and nothing else failed."""
+    freshness = report.extra.get("source_freshness") or {}
+    if freshness.get("state") != "error":
+        return exit_code
+    log.error(
+        "run failed (exit %d): %s; point source.uri at a source that is still updated, or "
+        "raise source.freshness.error_after_days",
+        ExitCode.NO_INPUT,
+        freshness["detail"],
+    )
+    return int(ExitCode.combine([exit_code, ExitCode.NO_INPUT]))
 
 
 def interrupted_summary(run_id: str, result: RunResult) -> str:
@@ -74,9 +98,9 @@ def interrupted_summary(run_id: str, result: RunResult) -> str:
     plan, not_finished = result.plan, result.not_finished
     lines = [
         f"run {run_id} interrupted  {plan.first_date} .. {plan.last_date}",
-        f"  done          {len(result.done):>6} dates",
-        f"  failed        {len(result.failed):>6} dates",
-        f"  not finished  {len(not_finished):>6} dates",
+        f"  done          {len(result.done):>6} {noun(len(result.done), 'date')}",
+        f"  failed        {len(result.failed):>6} {noun(len(result.failed), 'date')}",
+        f"  not finished  {len(not_finished):>6} {noun(len(not_finished), 'date')}",
     ]
     for day, outcome in result.failed.items():
         lines.append(f"    {day}  exit {outcome.exit_code}  {outcome.error}")
@@ -143,13 +167,14 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(result.exit_code)
-    elif args.json:
+        return result.exit_code
+    if args.json:
         sys.stdout.write(result.summary.to_json().decode() + "\n")
     else:
         log_key = ctx.layout.run_log_key(args.run_id)
         sys.stdout.write(summary_table(result.summary) + "\n")
         sys.stdout.write(f"  log: {ctx.target.location(log_key)}\n")
-    return result.exit_code
+    return stale_source_exit(result.summary, result.exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from xetra_etl.common.adapters.catalog import list_partitions
 from xetra_etl.common.domain.jobcontrol import State
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     build_context,
@@ -46,10 +47,6 @@ def build_parser(prog: str = "xetra-etl show") -> argparse.ArgumentParser:
     return parser
 
 
-def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _span(days: list[dt.date]) -> str:
     return f"date {days[0]}" if len(days) == 1 else f"dates {days[0]} .. {days[-1]}"
 
@@ -83,11 +80,11 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if not days:
         sys.stdout.write("0 partitions: every date done so far had no trades\n")
         return 0
-    sys.stdout.write(f"{_counted(len(days), 'partition')}: {_span(days)}\n")
+    sys.stdout.write(f"{counted(len(days), 'partition')}: {_span(days)}\n")
     frame, shown = _newest_rows(ctx, days, args.rows)
     total = sum(records[d].row_count if d in records else 0 for d in days)
     total = max(total, len(frame))
-    sys.stdout.write(f"last {len(frame)} of {_counted(total, 'row')} ({_span(shown)}):\n")
+    sys.stdout.write(f"last {len(frame)} of {counted(total, 'row')} ({_span(shown)}):\n")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         sys.stdout.write(frame.to_string(index=False, na_rep="null") + "\n")
     return 0

@@ -9,8 +9,13 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 
-from xetra_etl.common.adapters.catalog import list_partitions, list_planned_source_dates
+from xetra_etl.common.adapters.catalog import (
+    list_partitions,
+    list_planned_source_dates,
+    list_source_dates,
+)
 from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.domain.freshness import Freshness
 from xetra_etl.common.domain.jobcontrol import (
     DateRecord,
     PartitionFile,
@@ -19,6 +24,7 @@ from xetra_etl.common.domain.jobcontrol import (
     partition_problem,
     render_meta,
 )
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.entrypoints.entry import (
     add_config_arg,
     add_date_range_args,
@@ -128,16 +134,29 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     done = sum(1 for r, _ in records.values() if r.state == "done")
     touched = sum(1 for r in reasons.values() if r.startswith("partition-"))
     summary = (
-        f"{len(records) + len(pending)} dates: {done} done, {len(records) - done} failed, "
-        f"{len(pending)} pending"
+        f"{counted(len(records) + len(pending), 'date')}: {done} done, "
+        f"{len(records) - done} failed, {len(pending)} pending"
     )
     if touched:
         summary += (
             f"; {touched} done with a partition missing or changed (the next run redoes them)"
         )
     lines.append(summary)
+    lines.append(f"source: {freshness_line(ctx)}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def freshness_line(ctx: StepContext) -> str:
+    """The source's newest date from pipeline.first_date to today, and its age (the source
+    may be out of reach where job control is not: then say so, status still answers)."""
+    first, today = ctx.config.pipeline.first_date, dt.datetime.now(dt.UTC).date()
+    try:
+        dates = list_source_dates(ctx.source, first, today)
+    except XetraEtlError as exc:
+        return f"{ctx.source.uri} cannot be listed: {exc}"
+    fresh = Freshness.of(dates, since=first, as_of=today, rule=ctx.config.source.freshness)
+    return f"{ctx.source.uri}: {fresh.describe()}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from xetra_etl.common.adapters.catalog import list_partitions, list_planned_source_dates
 from xetra_etl.common.app.context import StepContext, utc_now
@@ -21,6 +22,7 @@ from xetra_etl.common.domain.dates import (
     format_work_item,
     lookback_start,
 )
+from xetra_etl.common.domain.freshness import Freshness, Verdict
 from xetra_etl.common.domain.jobcontrol import dates_needing_work
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.infra.errors import UsageError
@@ -39,6 +41,7 @@ class Plan:
     skipped: int = 0
     source_dates: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    source_freshness: dict[str, Any] = field(default_factory=dict)  # Freshness.to_dict()
 
     @property
     def dates(self) -> list[dt.date]:
@@ -95,6 +98,7 @@ def plan_from_listing(
         fingerprints, inputs, records, first=first, last=last, partitions=partitions
     )
     items = [format_work_item(chunk) for chunk in chunked(sorted(work), chunk_size)]
+    fresh = source_freshness(ctx, found, first=first, last=last)
     plan = Plan(
         run_id=ctx.run_id,
         created_at=utc_now(),
@@ -105,6 +109,7 @@ def plan_from_listing(
         skipped=len(in_range) - len(work),
         source_dates=len(in_range),
         extra={"meta_file": "current" if meta_current else "stale"},
+        source_freshness=fresh.to_dict(),
     )
     ctx.target.put(ctx.layout.plan_key(ctx.run_id), plan.to_json())
     counts: dict[str, int] = {}
@@ -121,3 +126,14 @@ def plan_from_listing(
         plan.skipped,
     )
     return plan
+
+
+def source_freshness(
+    ctx: StepContext, found: dict[dt.date, SourceDate], *, first: dt.date, last: dt.date
+) -> Freshness:
+    """The newest date of the plan's listing, judged by `source.freshness`; logged when stale."""
+    since = lookback_start(first, ctx.config.pipeline.prev_close_lookback_days)
+    fresh = Freshness.of(found, since=since, as_of=last, rule=ctx.config.source.freshness)
+    if fresh.verdict is not Verdict.OK:
+        log.warning("source %s: %s", ctx.source.uri, fresh.describe())
+    return fresh

@@ -17,6 +17,7 @@ from xetra_etl.common.adapters.catalog import list_source_dates
 from xetra_etl.common.adapters.parquetio import from_parquet, to_parquet
 from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.infra.errors import InputMissingError, ObjectNotFoundError
 from xetra_etl.common.kernels import daily_aggregates
 
@@ -117,9 +118,9 @@ def _extract_source(
     warnings: list[str] = []
     empty = [obj.key for obj in source_date.objects if obj.size == 0]
     if empty:
-        warnings.append(f"{len(empty)} empty (0-byte) object(s) skipped, e.g. {empty[0]}")
+        warnings.append(f"{counted(len(empty), 'empty (0-byte) object')} skipped, e.g. {empty[0]}")
     if date_bars.duplicates:
-        warnings.append(f"{date_bars.duplicates} exact duplicate row(s) dropped")
+        warnings.append(f"{counted(date_bars.duplicates, 'exact duplicate row')} dropped")
     meta: dict[str, Any] = {
         "fingerprint": source_date.fingerprint,
         "rows": date_bars.rows_read,

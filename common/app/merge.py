@@ -117,7 +117,7 @@ def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummar
         skipped=plan.skipped,
         rows=sum(o.rows for o in done),
         dates=outcomes,
-        extra=extra or {},
+        extra={"source_freshness": plan.source_freshness, **(extra or {})},
     )
     ctx.target.put(ctx.layout.run_summary_key(ctx.run_id), summary.to_json())
     if summary.failed == 0:

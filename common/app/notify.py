@@ -112,8 +112,10 @@ def summary(ctx: StepContext, *, status: str, failures: Any) -> dict[str, Any]:
         payload.update(
             dates_done=summary["done"], dates_failed=summary["failed"], rows=summary["rows"]
         )
+        payload["source_freshness"] = summary.get("extra", {}).get("source_freshness")
     except ObjectNotFoundError:
         payload["dates_done"] = None  # merge did not run: the run failed before the fan-in
+        payload["source_freshness"] = None
     return payload
 
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xetra_etl.common.domain.isin import is_valid
+from xetra_etl.common.domain.wording import counted
 
 ROW_DROP_WARNING = 0.5  # warn when fewer than half as many securities traded as on the last date
 
@@ -53,7 +54,9 @@ def quality_checks(
     invalid = [isin for isin in rows["isin"].to_pylist() if not is_valid(isin)]
     checks["isin_check_digit"] = "ok" if not invalid else f"{len(invalid)} invalid"
     if invalid:
-        warnings.append(f"{len(invalid)} ISIN(s) with a wrong check digit, e.g. {invalid[0]}")
+        warnings.append(
+            f"{counted(len(invalid), 'ISIN')} with a wrong check digit, e.g. {invalid[0]}"
+        )
     if previous_rows and day.weekday() < 5:
         ratio = rows.num_rows / previous_rows
         checks["rows_vs_previous"] = f"{ratio:.0%}"

@@ -27,7 +27,13 @@ from xetra_etl.common.domain.dates import date_range_problem, parse_date, parse_
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.config import Config, SourceConfig, load_config
-from xetra_etl.common.infra.errors import ConfigError, ExitCode, UsageError, XetraEtlError
+from xetra_etl.common.infra.errors import (
+    ConfigError,
+    ConfigMissingError,
+    ExitCode,
+    UsageError,
+    XetraEtlError,
+)
 from xetra_etl.common.infra.extras import missing_extra
 from xetra_etl.common.infra.termination import write_termination_message
 
@@ -58,13 +64,19 @@ class SourceReaderOnDemand:
 
 
 def build_context(config: Config, run_id: str) -> StepContext:
-    source = open_store(config.source.uri, endpoint_url=config.source.endpoint_url)
+    source = open_store(
+        config.source.uri,
+        endpoint_url=config.source.endpoint_url,
+        region=config.source.region,
+        anonymous=config.source.anonymous,
+    )
     return StepContext(
         config=config,
         source=source,
         target=open_store(
             config.target.uri,
             endpoint_url=config.target.endpoint_url,
+            region=config.target.region,
             scratch=f"{config.target.staging_prefix}/.tmp",
             share_with=source,
         ),
@@ -89,10 +101,9 @@ def find_config(
     local = (cwd or Path.cwd()) / CONFIG_FILE_NAME
     if local.is_file():
         return local
-    raise ConfigError(
-        f"no config file: pass --config FILE, set {CONFIG_ENV}, or put {CONFIG_FILE_NAME} "
-        "in the current directory",
-        source="the command line",
+    raise ConfigMissingError(
+        f"pass --config FILE, set {CONFIG_ENV}, or put {CONFIG_FILE_NAME} in the current "
+        "directory (config/demo.yaml is an example)"
     )
 
 

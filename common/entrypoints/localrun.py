@@ -46,6 +46,7 @@ from xetra_etl.common.app.merge import RunSummary, merge
 from xetra_etl.common.app.transform import needs_previous_close, report_for
 from xetra_etl.common.domain.dates import lookback_start, lookback_window
 from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.errors import (
     DateFailedError,
@@ -192,7 +193,7 @@ def run_local(ctx: StepContext, *, first: dt.date, last: dt.date, workers: int) 
             summary = merge(ctx, extra={"workers": workers})
         failed = sorted(d for d, o in outcomes.items() if o.exit_code)
         if failed:
-            log.error("%d date(s) failed: %s", len(failed), ", ".join(map(str, failed)))
+            log.error("%s failed: %s", counted(len(failed), "date"), ", ".join(map(str, failed)))
         exit_code = ExitCode.combine(o.exit_code for o in outcomes.values())
         return RunResult(plan, outcomes, int(exit_code), summary)
     except KeyboardInterrupt:
@@ -312,7 +313,9 @@ class _Batches:
         """
         self.interrupted = True
         running = [future for future in pending if not future.cancel()]
-        log.warning("interrupted: no new date starts; %d step(s) under way finish", len(running))
+        log.warning(
+            "interrupted: no new date starts; %s under way finish", counted(len(running), "step")
+        )
         finished, unfinished = wait(running, timeout=STOP_GRACE_SECONDS)
         for future in finished:
             self._step_finished(future.result(), outcomes)

@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 
 from xetra_etl.common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
-from xetra_etl.common.infra.errors import ConfigError
+from xetra_etl.common.domain.freshness import FreshnessRule
+from xetra_etl.common.domain.wording import noun
+from xetra_etl.common.infra.errors import ConfigError, ConfigMissingError
 
 ENV_PREFIX = "XETRA__"
 
@@ -28,7 +30,10 @@ class SourceConfig:
     uri: str
     columns: Mapping[str, str] = field(default_factory=lambda: dict(XETRA_HEADER_NAMES))
     endpoint_url: str | None = None
+    region: str | None = None  # else AWS_REGION / AWS_DEFAULT_REGION / the AWS config
+    anonymous: bool = False  # unsigned requests: a public bucket, no credentials needed
     read_workers: int = 8
+    freshness: FreshnessRule = field(default_factory=FreshnessRule)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class TargetConfig:
     staging_prefix: str = "staging"
     runs_prefix: str = "runs"
     endpoint_url: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,18 +92,47 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc}", source=str(path)) from exc
+    except FileNotFoundError as exc:
+        raise ConfigMissingError(f"{path} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the file: {exc}", source=str(path)) from exc
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from exc
-    return parse_config(raw, env=os.environ if env is None else env, source=str(path))
+        raise ConfigError(_yaml_problem(exc), source=str(path)) from exc
+    return parse_config(
+        raw, env=os.environ if env is None else env, source=str(path), base=path.parent
+    )
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """ "line L, column C: what is wrong" (1-based, as editors count), from PyYAML's error."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    what = f"{context}, {problem}" if context else problem
+    if mark is None:
+        return f"not valid YAML: {what}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {what}"
+
+
+def _resolve_local_uri(uri: str, base: Path) -> str:
+    """A relative local directory, made relative to the config file's folder (as a relative
+    path in a file means); S3 URIs and absolute paths stay as they are."""
+    if "://" in uri or Path(uri).is_absolute():
+        return uri
+    return str((base / uri).resolve())
 
 
 def parse_config(
-    raw: Any, *, env: Mapping[str, str] | None = None, source: str | None = None
+    raw: Any,
+    *,
+    env: Mapping[str, str] | None = None,
+    source: str | None = None,
+    base: Path | None = None,
 ) -> Config:
+    """`base`: the folder that relative local URIs in `raw` are relative to (the config file's);
+    those from the environment stay relative to the working directory."""
     problems: list[str] = []
     if not isinstance(raw, dict):
         raise ConfigError("the top level must be a mapping of sections", source=source)
@@ -109,6 +144,9 @@ def parse_config(
             problems.append(f"section '{name}' must be a mapping")
         else:
             merged[name] = dict(value or {})
+            uri = merged[name].get("uri")
+            if base is not None and name in ("source", "target") and isinstance(uri, str):
+                merged[name]["uri"] = _resolve_local_uri(uri.strip(), base) if uri.strip() else uri
     from_env: dict[tuple[str, str], str] = {}
     for var, value in (env or {}).items():
         if not var.startswith(ENV_PREFIX):
@@ -248,7 +286,8 @@ def _source_columns(value: Any) -> dict[str, str]:
     unknown = sorted(set(value) - set(SOURCE_COLUMNS))
     if unknown:
         raise ValueError(
-            f"unknown canonical column(s) {', '.join(unknown)} (known: {', '.join(SOURCE_COLUMNS)})"
+            f"unknown canonical {noun(len(unknown), 'column')} {', '.join(unknown)} "
+            f"(known: {', '.join(SOURCE_COLUMNS)})"
         )
     columns = dict(XETRA_HEADER_NAMES)
     for canonical, header in value.items():
@@ -258,13 +297,34 @@ def _source_columns(value: Any) -> dict[str, str]:
     return columns
 
 
+def _freshness(value: Any) -> FreshnessRule:
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping with warn_after_days and/or error_after_days")
+    known = [f.name for f in dataclasses.fields(FreshnessRule)]
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown {noun(len(unknown), 'key')} {', '.join(unknown)} (known: {', '.join(known)})"
+        )
+    days = _int_range(1, 3660)
+    settings = {key: None if value[key] is None else days(value[key]) for key in value}
+    rule = FreshnessRule(**settings)
+    warn, error = rule.warn_after_days, rule.error_after_days
+    if "warn_after_days" not in value and warn is not None and error is not None and warn > error:
+        return dataclasses.replace(rule, warn_after_days=None)  # the default warns no sooner
+    if warn is not None and error is not None and warn > error:
+        raise ValueError(f"warn_after_days ({warn}) is more than error_after_days ({error})")
+    return rule
+
+
 def _report_columns(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("expected a mapping of report column to output name")
     unknown = sorted(set(value) - set(OUTPUT_COLUMNS))
     if unknown:
         raise ValueError(
-            f"unknown report column(s) {', '.join(unknown)} (known: {', '.join(OUTPUT_COLUMNS)})"
+            f"unknown report {noun(len(unknown), 'column')} {', '.join(unknown)} "
+            f"(known: {', '.join(OUTPUT_COLUMNS)})"
         )
     columns = {c: c for c in OUTPUT_COLUMNS}
     for column, name in value.items():
@@ -280,13 +340,17 @@ _CHECKS: dict[tuple[str, str], Any] = {
     ("source", "uri"): _text,
     ("source", "columns"): _source_columns,
     ("source", "endpoint_url"): _optional_text,
+    ("source", "region"): _optional_text,
+    ("source", "anonymous"): _bool,
     ("source", "read_workers"): _int_range(1, 64),
+    ("source", "freshness"): _freshness,
     ("target", "uri"): _text,
     ("target", "report_prefix"): _prefix,
     ("target", "meta_prefix"): _prefix,
     ("target", "staging_prefix"): _prefix,
     ("target", "runs_prefix"): _prefix,
     ("target", "endpoint_url"): _optional_text,
+    ("target", "region"): _optional_text,
     ("pipeline", "first_date"): _date,
     ("pipeline", "prev_close_lookback_days"): _int_range(1, 366),
     ("pipeline", "include_zero_volume_rows"): _bool,

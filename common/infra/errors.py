@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Iterable
 from enum import IntEnum
 
+from xetra_etl.common.domain.wording import counted
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -84,10 +86,20 @@ class ConfigError(XetraEtlError):
 
     exit_code = ExitCode.CONFIG
 
-    def __init__(self, problems: list[str] | str, *, source: str | None = None) -> None:
+    def __init__(
+        self, problems: list[str] | str, *, source: str | None = None, head: str | None = None
+    ) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
-        self.head = f"invalid configuration in {source}" if source else "invalid configuration"
+        where = f"invalid configuration in {source}" if source else "invalid configuration"
+        self.head = head or where
         super().__init__(self.head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class ConfigMissingError(ConfigError):
+    """No config file was given or found: nothing in a file is wrong yet."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem, head="no config file found")
 
 
 class StorageTransientError(XetraEtlError):
@@ -139,10 +151,18 @@ class DateFailedError(XetraEtlError):
         self.failures = failures
         self.exit_code = exit_code
         names = ", ".join(sorted(failures))
-        super().__init__(f"{len(failures)} date(s) failed: {names}")
+        super().__init__(f"{counted(len(failures), 'date')} failed: {names}")
 
 
 class SourceNotFoundError(XetraEtlError):
     """The source URI does not exist or holds no date folders: the config points elsewhere."""
 
     exit_code = ExitCode.CONFIG
+
+
+class SourceStaleError(XetraEtlError):
+    """The source's newest date is older than `source.freshness.error_after_days`: it has
+    stopped receiving data. Missing input (66): the dates a run is for are not there, no
+    setting of ours is wrong (78), and a retry minutes later will not bring them (75)."""
+
+    exit_code = ExitCode.NO_INPUT

@@ -121,11 +121,12 @@ def test_check_passes_with_one_line_per_check_and_leaves_the_target_as_it_was(
     assert [line.split()[:2] for line in lines] == [
         ["ok", "config"],
         ["ok", "source"],
+        ["ok", "columns"],
+        ["ok", "fresh"],
         ["ok", "target"],
     ]
-    assert "7 source date(s) in 2021-03-03..2021-03-10" in lines[1]  # Sunday has no folder
-    left = [info.key for info in place.target.list("")]
-    assert not [key for key in left if not key.startswith("staging/.tmp/")], left
+    assert "7 source dates in 2021-03-03..2021-03-10" in lines[1]  # Sunday has no folder
+    assert [info.key for info in place.target.list("")] == []
 
 
 def test_check_fails_naming_a_source_that_holds_nothing(local_place: Place, tmp_path: Path) -> None:
@@ -183,10 +184,11 @@ def test_status_lists_and_counts_the_source_dates_never_started_as_pending(
     table = local_place.cli(*args)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[-1] == f"{len(done) + len(pending)} dates: {len(done)} done, 0 failed, " + (
+    assert lines[-1].startswith("source: ")  # the source's newest date and its age
+    assert lines[-2] == f"{len(done) + len(pending)} dates: {len(done)} done, 0 failed, " + (
         f"{len(pending)} pending"
     )
-    listed = [line.split()[:2] for line in lines[2:-1]]
+    listed = [line.split()[:2] for line in lines[2:-2]]
     assert listed == [[d, "done"] for d in done] + [[d, "pending"] for d in pending]
     as_json = json.loads(local_place.cli(*args, "--format", "json").stdout)
     assert [(r["date"], r["state"], r["reason"]) for r in as_json if r["state"] == "pending"] == [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Place
+from tests.e2e.conftest import LAST, Place
 from xetra_etl.steps.cli import COMMANDS
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +27,7 @@ class HidePackages(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, HidePackages())
 """
 
+UP_TO_LAST = ("--last-date", LAST.isoformat())  # the demo source's age is judged from its end
 DATA = "pyarrow,pandas,numpy,obstore"
 ARGO = "hera"
 # What `make demo` installs (the data extra, no hera), and the bare `pip install .`.
@@ -44,7 +45,7 @@ def without(place: Place, hidden: str, *args: str) -> subprocess.CompletedProces
 def test_the_hider_hides_what_it_is_told_to(local_place: Place) -> None:
     result = without(local_place, DATA, "run", "--config", str(local_place.write_config()))
     assert result.returncode == 2, result.stderr
-    shown = local_place.cli("run", "--config", str(local_place.write_config()))
+    shown = local_place.cli("run", "--config", str(local_place.write_config()), *UP_TO_LAST)
     assert shown.returncode == 0, shown.stderr
 
 
@@ -84,7 +85,7 @@ def test_data_commands_without_the_data_extra_say_to_install_it(
 
 def test_control_commands_work_on_the_bare_install(local_place: Place) -> None:
     config = str(local_place.write_config())
-    assert local_place.cli("run", "--config", config).returncode == 0
-    for args in (["check"], ["status"]):
+    assert local_place.cli("run", "--config", config, *UP_TO_LAST).returncode == 0
+    for args in (["check", *UP_TO_LAST], ["status"]):
         result = without(local_place, BARE_INSTALL, *args, "--config", config)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -102,3 +102,59 @@ def test_target_prefixes_may_not_nest() -> None:
     }
     with pytest.raises(ConfigError, match="overlap"):
         parse_config(raw, env={})
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_public_bucket_example_reads_anonymously_in_its_region() -> None:
+    config = load_config(REPO / "config" / "xetra-pds-public.yaml", env={})
+    assert config.source.uri == "s3://deutsche-boerse-xetra-pds"
+    assert config.source.anonymous is True
+    assert config.source.region == "eu-central-1"
+    assert config.target.uri == str(REPO / "xetra-pds-report")
+
+
+def test_freshness_defaults_fit_a_weekly_job_and_null_switches_a_threshold_off() -> None:
+    base = {
+        "source": {"uri": "s"},
+        "target": {"uri": "t"},
+        "pipeline": {"first_date": "2021-01-04"},
+    }
+    default = parse_config(base, env={}).source.freshness
+    assert (default.warn_after_days, default.error_after_days) == (7, 14)
+    base["source"]["freshness"] = {"warn_after_days": 3, "error_after_days": None}
+    off = parse_config(base, env={}).source.freshness
+    assert (off.warn_after_days, off.error_after_days) == (3, None)
+    base["source"]["freshness"] = {"error_after_days": 2}
+    assert parse_config(base, env={}).source.freshness.warn_after_days is None
+
+
+def test_freshness_problems_are_config_errors_when_inverted_or_unknown() -> None:
+    raw = {
+        "source": {"uri": "s", "freshness": {"warn_after_days": 9, "error_after_days": 3, "x": 1}},
+        "target": {"uri": "t"},
+        "pipeline": {"first_date": "2021-01-04"},
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env={})
+    assert "unknown key x" in str(caught.value)
+    raw["source"]["freshness"].pop("x")
+    with pytest.raises(ConfigError, match="warn_after_days \\(9\\) is more than"):
+        parse_config(raw, env={})
+
+
+def test_relative_local_uris_resolve_against_the_config_folder_but_env_ones_do_not(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    path = folder / "c.yaml"
+    path.write_text(
+        "source: {uri: ../src}\ntarget: {uri: s3://b/t}\npipeline: {first_date: 2021-01-04}\n"
+    )
+    config = load_config(path, env={})
+    assert config.source.uri == str(tmp_path / "src")
+    assert config.target.uri == "s3://b/t"
+    overridden = load_config(path, env={"XETRA__SOURCE__URI": "rel/src"})
+    assert overridden.source.uri == "rel/src"

@@ -103,6 +103,9 @@ def test_rendered_pipeline_writes_the_reference_report_when_run_through_argo_dou
     keys = {info.key for info in place.target.list("")}
     assert f"runs/{WF}/summary.json" in keys
     assert sim.phases()[f"{WF}.onExit.notify"] == SUCCEEDED
+    payload = json.loads(sim.nodes[f"{WF}.onExit.notify"].outputs["summary"])
+    freshness = payload["source_freshness"]  # from discover's plan, through merge's summary
+    assert freshness["newest_date"] == LAST.isoformat() and freshness["state"] == "ok"
 
 
 def test_argo_retry_completes_the_run_when_one_chunk_failed(

@@ -15,11 +15,18 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import botocore
 import botocore.loaders
 import botocore.session
 import botocore.utils
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+)
 
 from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key, write_error
 from xetra_etl.common.infra.errors import (
@@ -62,6 +69,8 @@ def make_client(
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
     max_pool_connections: int = 16,
+    region: str | None = None,
+    anonymous: bool = False,
 ) -> S3Client:
     # botocore's own retries: "standard" mode retries throttling, 5xx and connection errors with
     # exponential backoff. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS tune them per deployment, and
@@ -73,6 +82,8 @@ def make_client(
         read_timeout=read_timeout or float(os.environ.get("XETRA_S3_READ_TIMEOUT", "30")),
         max_pool_connections=max_pool_connections,
         s3={"addressing_style": "path"} if endpoint_url else None,
+        # Unsigned requests (a public bucket): no credentials are looked up or sent.
+        signature_version=botocore.UNSIGNED if anonymous else None,
     )
     # botocore's session, not boto3's: boto3 adds only the transfer manager, which the store
     # never uses and whose import was a large part of every S3 step's start (README, Performance).
@@ -81,7 +92,10 @@ def make_client(
     core.get_component("response_parser_factory").set_parser_defaults(
         timestamp_parser=_parse_timestamp
     )
-    return cast("S3Client", core.create_client("s3", endpoint_url=endpoint_url, config=config))
+    return cast(
+        "S3Client",
+        core.create_client("s3", endpoint_url=endpoint_url, region_name=region, config=config),
+    )
 
 
 def _parse_timestamp(value: Any) -> Any:
@@ -107,12 +121,18 @@ def _shared_loader() -> botocore.loaders.Loader:
 
 class S3Store:
     def __init__(
-        self, bucket: str, prefix: str, client: S3Client, *, endpoint_setting: str | None = None
+        self,
+        bucket: str,
+        prefix: str,
+        client: S3Client,
+        *,
+        client_settings: tuple[str | None, str | None, bool] = (None, None, False),
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client = client
-        self.endpoint_setting = endpoint_setting  # the configured endpoint the client was made for
+        # The configured endpoint, region and anonymity the client was made for.
+        self.client_settings = client_settings
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
 
     def _key(self, key: str) -> str:
@@ -187,6 +207,15 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
                 f"{doing}: {message} ({code}), still failing after retries"
             )
         return StorageError(f"{doing}: {message} ({code})")
+    if isinstance(exc, NoCredentialsError):
+        return StorageError(
+            f"{doing}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "AWS_PROFILE, or run where a role provides them (a public source bucket needs none: "
+            "set source.anonymous: true)"
+        )
     if isinstance(exc, ConnectionError | HTTPClientError):
-        return StorageTransientError(f"{doing}: {exc}, still failing after retries")
+        return StorageTransientError(
+            f"{doing}: {exc}, still failing after retries; check endpoint_url, "
+            "AWS_ENDPOINT_URL and the network"
+        )
     return StorageError(f"{doing}: {exc}")

@@ -8,7 +8,8 @@ all (README, Performance). The control images have no obstore and use the botoco
 Configured as the botocore store is:
 - endpoint: the config's, else `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; path-style requests
   on a custom endpoint, virtual-hosted ones on AWS;
-- region: `AWS_REGION` or `AWS_DEFAULT_REGION` (else us-east-1);
+- region: the config's, else `AWS_REGION` or `AWS_DEFAULT_REGION` (else us-east-1);
+- anonymous (the config's `source.anonymous`): unsigned requests, no credentials looked up;
 - credentials: keys in the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
   `AWS_SESSION_TOKEN`) are used as they are. With a profile, an AWS config file, web identity or
   an instance role instead, botocore's standard chain resolves the endpoint, region and keys,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,11 +59,21 @@ T = TypeVar("T")
 
 
 class ObstoreS3Store:
-    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str,
+        endpoint_url: str | None = None,
+        *,
+        region: str | None = None,
+        anonymous: bool = False,
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-        self._store = _rust_store(bucket, endpoint_url, self.location(""))
+        self._store = _rust_store(
+            bucket, endpoint_url, self.location(""), region=region, anonymous=anonymous
+        )
 
     def _key(self, key: str) -> str:
         return join_key(self.prefix, key)
@@ -180,16 +192,28 @@ def _attempts() -> int:
     return max(int(os.environ.get("AWS_MAX_ATTEMPTS", "8")), 1)
 
 
-def _rust_store(bucket: str, endpoint_url: str | None, location: str) -> RustS3Store:
+def _rust_store(
+    bucket: str,
+    endpoint_url: str | None,
+    location: str,
+    *,
+    region: str | None = None,
+    anonymous: bool = False,
+) -> RustS3Store:
     options: ClientConfig = {
         "connect_timeout": dt.timedelta(
             seconds=float(os.environ.get("XETRA_S3_CONNECT_TIMEOUT", "5"))
         ),
         "read_timeout": dt.timedelta(seconds=float(os.environ.get("XETRA_S3_READ_TIMEOUT", "30"))),
     }
-    settings = _settings_from_environment(endpoint_url) or _settings_from_chain(
-        endpoint_url, location
-    )
+    if anonymous:
+        settings = _anonymous_settings(endpoint_url, region)
+    else:
+        settings = _settings_from_environment(endpoint_url) or _settings_from_chain(
+            endpoint_url, location, region
+        )
+    if region:
+        settings["region"] = region
     endpoint = settings.pop("endpoint", None)  # obstore takes a given endpoint or none, not None
     if endpoint:
         settings["endpoint"] = endpoint
@@ -201,6 +225,16 @@ def _rust_store(bucket: str, endpoint_url: str | None, location: str) -> RustS3S
         retry_config={"max_retries": _attempts() - 1},
         **settings,
     )
+
+
+def _anonymous_settings(endpoint_url: str | None, region: str | None) -> dict[str, Any]:
+    """Endpoint and region for unsigned requests; no credential is looked up anywhere."""
+    env = os.environ
+    return {
+        "endpoint": endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
+        "region": region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "skip_signature": True,
+    }
 
 
 def _settings_from_environment(endpoint_url: str | None) -> dict[str, Any] | None:
@@ -233,13 +267,15 @@ def _aws_files_in_effect() -> bool:
     return False
 
 
-def _settings_from_chain(endpoint_url: str | None, location: str) -> dict[str, Any]:
+def _settings_from_chain(
+    endpoint_url: str | None, location: str, region: str | None = None
+) -> dict[str, Any]:
     """Endpoint, region and a credential callback as botocore's standard chain resolves them."""
     import botocore.session
 
     from xetra_etl.common.adapters.storage.s3 import make_client
 
-    client = make_client(endpoint_url)
+    client = make_client(endpoint_url, region=region)
     try:
         meta = client.meta
         custom = endpoint_url or not meta.endpoint_url.rstrip("/").endswith(".amazonaws.com")
@@ -251,7 +287,8 @@ def _settings_from_chain(endpoint_url: str | None, location: str) -> dict[str, A
     if credentials is None:
         raise StorageError(
             f"opening {location}: no AWS credentials found; set AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where a role provides them"
+            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where a role provides them "
+            "(a public source bucket needs none: set source.anonymous: true)"
         )
     return {
         "endpoint": endpoint,
@@ -295,6 +332,15 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
     if isinstance(exc, PermissionDeniedError | UnauthenticatedError | PermissionError):
         return StorageError(f"{doing}: {_first_line(str(exc))}")
     text = str(exc)
+    if _unanswered(exc):
+        endpoint = re.search(r"\b(https?://[^/\s]+)", text)
+        where = f"the S3 endpoint {endpoint.group(1)}" if endpoint else "the S3 endpoint"
+        return StorageTransientError(
+            f"{doing}: {where} did not answer (connection refused or timed out), still failing "
+            "after retries; check endpoint_url, AWS_ENDPOINT_URL and the network"
+        )
+    if re.search(r"status code: 4\d\d", text):  # a 4xx answer to a listing: likewise
+        return StorageError(f"{doing}: {_first_line(text)}")
     if "Client error" in text and "status 5" not in text:  # a 4xx answer: a retry cannot help
         return StorageError(f"{doing}: {_first_line(text)}")
     return StorageTransientError(f"{doing}: {_first_line(text)}, still failing after retries")
