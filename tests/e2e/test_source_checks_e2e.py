@@ -274,7 +274,9 @@ def test_counts_are_singular_for_one_date(local_place: Place) -> None:
         "run", "--config", str(config), "--first-date", str(LAST), "--last-date", str(LAST)
     )
     assert "  processed       1 date " in result.stdout, result.stdout
-    status = local_place.cli("status", "--config", str(config))
-    assert "1 date: 1 done, 0 failed" in status.stdout
+    status = local_place.cli(
+        "status", "--config", str(config), "--first-date", str(LAST), "--last-date", str(LAST)
+    )
+    assert "1 date: 1 done, 0 failed, 0 pending" in status.stdout
     checked = check(local_place, config, "--first-date", str(LAST), "--last-date", str(LAST))
     assert "1 source date in" in checked.stdout
