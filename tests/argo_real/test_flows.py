@@ -107,6 +107,15 @@ def submit(lab: Lab, *extra: str) -> str:
     return out.strip().split("/")[-1]
 
 
+def step_of(node: dict[str, Any]) -> str:
+    """The template a node runs, named directly or through a templateRef."""
+    return str(node.get("templateName") or node.get("templateRef", {}).get("template", ""))
+
+
+def pods_run(workflow: dict[str, Any]) -> set[str]:
+    return {step_of(n) for n in iter_nodes(workflow) if n["type"] == "Pod"}
+
+
 def nodes_by_display(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["name"].split(".", 1)[-1]: n for n in iter_nodes(workflow) if "." in n["name"]}
 
@@ -194,12 +203,10 @@ def test_cron_workflow_fires_each_minute_and_its_second_run_is_a_no_op(
     first, second = (fresh.wait_workflow(n, RUN_TIMEOUT) for n in runs)
     assert first["status"]["phase"] == "Succeeded", describe(fresh, runs[0])
     assert second["status"]["phase"] == "Succeeded", describe(fresh, runs[1])
-    ran = {n["templateName"] for n in iter_nodes(first) if n["type"] == "Pod"}
-    assert {"extract", "transform", "load", "merge"} <= ran
+    assert {"extract", "transform", "load", "merge"} <= pods_run(first)
     again = nodes_by_display(second)
     assert again["process"]["phase"] == "Skipped", describe(fresh, runs[1])
-    pods = {n["templateName"] for n in iter_nodes(second) if n["type"] == "Pod"}
-    assert pods == {"discover", "merge", "notify"}
+    assert pods_run(second) == {"discover", "merge", "notify"}
     assert {r["date"] for r in cluster_report(fresh)} == {
         dt.date(2017, 7, 27),
         dt.date(2017, 7, 28),
@@ -266,7 +273,7 @@ def test_bad_price_fails_its_date_notifies_once_and_argo_retry_reruns_only_that_
     line = record["messages"]["main"]
     assert BAD_PRICE in line and "StartPrice" in line
     assert red["message"] == f"main: Error (exit code 65): {line}", describe(fresh, name)
-    assert "merge" not in {n["templateName"] for n in iter_nodes(workflow) if n["type"] == "Pod"}
+    assert "merge" not in pods_run(workflow)
     posts = webhook.for_run(name)
     assert len(posts) == 1, posts
     assert [d["date"] for d in posts[0]["failed_dates"]] == [BAD_DAY]
