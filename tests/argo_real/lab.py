@@ -583,7 +583,8 @@ def _start_background(work_dir: Path, timeout: float) -> int:
 Point kubectl and argo at it:
   export KUBECONFIG={info["kubeconfig"]} PATH={info["bin"]}:$PATH
   kubectl apply -n {NAMESPACE} -f workflows/manifests/
-  argo submit -n {NAMESPACE} --from workflowtemplate/xetra-etl -p last-date=2017-07-28 --watch
+  argo submit -n {NAMESPACE} --from workflowtemplate/xetra-etl \\
+    -p first-date=2017-07-27 -p last-date=2017-07-28 --watch
 Source data goes to s3://xetra-source/xetra-pds/<date>/ (e.g. with the aws CLI or boto3:
   AWS_ENDPOINT_URL={info["s3"]} AWS_ACCESS_KEY_ID={s3["AWS_ACCESS_KEY_ID"]} \
 AWS_SECRET_ACCESS_KEY={s3["AWS_SECRET_ACCESS_KEY"]}).

@@ -257,6 +257,10 @@ def break_a_price(lab: Lab) -> str:
 def test_bad_price_fails_its_date_notifies_once_and_argo_retry_reruns_only_that_date(
     fresh: Lab, webhook: Webhook, tmp_path: Path
 ) -> None:
+    """Argo v4.0.5 lacks the fix of argoproj/argo-workflows#16450 (PRs #16465, #16467, in v4.0.8):
+    a retried fan-out can be left Running or reset in another order. On failure this test prints
+    the pods the retry reran, the workflow and the controller log, to tell that from ours; on
+    v4.0.8 or later it would not flake for that reason."""
     key = break_a_price(fresh)
     name = submit(fresh)
     workflow = fresh.wait_workflow(name, RUN_TIMEOUT)
