@@ -570,6 +570,9 @@ class PodRun(threading.Thread):
                 assert container.popen is not None
                 if container.popen.poll() is None and container.forced is None:
                     continue
+                if name == "wait" and plan.get("fail") == "wait" and container.forced is None:
+                    # wait ended on its own before main's end was seen (a loaded machine)
+                    container.forced = self._wait_failure(plan)
                 if container.forced is not None:
                     container.kill()
                     container.popen.wait()
@@ -579,11 +582,7 @@ class PodRun(threading.Thread):
                 if name == "main":
                     main_ended_at = time.monotonic()
                     if plan.get("fail") == "wait" and "wait" in pending:
-                        pending["wait"].forced = (
-                            int(plan.get("code", 1)),
-                            "Error",
-                            plan.get("message", ""),
-                        )
+                        pending["wait"].forced = self._wait_failure(plan)
                 self._report("Running")
             if main_ended_at is not None and "wait" in pending:
                 self._terminate_wait(pending["wait"], main_ended_at)
@@ -598,6 +597,10 @@ class PodRun(threading.Thread):
             self.record.reason = "Evicted"
         self.record.phase = phase
         self._report(phase, **extra)
+
+    @staticmethod
+    def _wait_failure(plan: dict[str, Any]) -> tuple[int, str, str]:
+        return int(plan.get("code", 1)), "Error", str(plan.get("message", ""))
 
     def _terminate_wait(self, wait: Container, main_ended_at: float) -> None:
         """What the controller's terminateContainers would do through pods/exec: a main that
