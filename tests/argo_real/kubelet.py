@@ -29,7 +29,8 @@ Plans: a test writes a JSON file (`Lab.set_plan`) mapping a node name (the pod's
 - `{"code": 65, "message": "...", "seconds": 2, "files": {"/tmp/x": "..."}}`: main's command is
   replaced by `play` (play.py), which waits, writes the files and the termination message and
   exits with the code: the conformance cases' `plays` map onto this directly;
-- `{"kill": "sigkill", "after": 1}`: SIGKILL the step's process (the emissary's child);
+- `{"kill": "sigkill", "after": 0}`: SIGKILL the step's process (the emissary's child), `after`
+  seconds after it started;
 - `{"kill": "oom", "after": 1}`: kill the main container; reported `OOMKilled`, exit 137;
 - `{"kill": "evict", "after": 1, "message": "..."}`: kill every container (exit 137); the pod is
   Failed with reason `Evicted` and the kubelet's low-memory message;
@@ -612,19 +613,34 @@ class PodRun(threading.Thread):
         argoexec = [p for p in wait.tree() if _comm(p) == "argoexec"]
         _signal(argoexec, signal.SIGTERM if waited < 30 else signal.SIGKILL)
 
+    def _step_process(self, main: Container) -> int | None:
+        """The emissary's child (the step's own process), once it has started."""
+        assert main.popen is not None
+        while main.popen.poll() is None and not self.stopping.is_set():
+            emissary = [p for p in main.tree() if _comm(p) == "argoexec"]
+            steps = [c for p in emissary for c in _descendants(p) if _comm(c) != "argoexec"]
+            if steps:
+                return steps[0]
+            time.sleep(0.05)
+        return None
+
     def _inject(self, plan: dict[str, Any]) -> None:
-        if self.stopping.wait(float(plan.get("after", 1))):
-            return
         main = self.containers.get("main")
         if main is None:
             return
         kind = plan["kill"]
         if kind == "sigkill":
-            emissary = [p for p in main.tree() if _comm(p) == "argoexec"]
-            steps = [c for p in emissary for c in _descendants(p) if _comm(c) != "argoexec"]
-            log.info("pod %s: SIGKILL to %s", self.pod_name, steps)
-            _signal(steps[:1], signal.SIGKILL)
-        elif kind == "oom":
+            # `after` counts from the step's start: argoexec itself can take seconds to start.
+            step = self._step_process(main)
+            if step is None or self.stopping.wait(float(plan.get("after", 0))):
+                return
+            log.info("pod %s: SIGKILL to the step, pid %s", self.pod_name, step)
+            _signal([step], signal.SIGKILL)
+            self.record.reason = "SIGKILL to the step"
+            return
+        if self.stopping.wait(float(plan.get("after", 1))):
+            return
+        if kind == "oom":
             main.forced = (137, "OOMKilled", "")
         elif kind == "evict":
             for container in self.containers.values():

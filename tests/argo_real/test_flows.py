@@ -123,7 +123,7 @@ def nodes_by_display(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def describe(lab: Lab, name: str) -> str:
     """What to read when a flow fails: argo get, the kubelet's journal, the controller log tail."""
     journal = [
-        f"{r['name']} {r['node_name']} {r['phase']} {r['exit_codes']} {r['reason']}"
+        f"{r['name']} {r['node_name']} {r['phase']} {r['exit_codes']} {r['reason']} {r['plan']}"
         for r in lab.journal()
         if r["workflow"] == name
     ]
@@ -306,7 +306,7 @@ def test_step_process_killed_by_sigkill_fails_its_attempt_with_exit_137_and_is_n
 ) -> None:
     # The step templates retry only exit 75 (asInt(lastRetry.exitCode) == 75): the emissary
     # reports a SIGKILLed step as exit 137, so Argo records a Failed attempt and stops there.
-    fresh.set_plan({f"*.process(*{LAST}*).transform(0)": [{"kill": "sigkill", "after": 1}]})
+    fresh.set_plan({f"*.process(*{LAST}*).transform(0)": [{"kill": "sigkill", "after": 0}]})
     name = submit(fresh)
     workflow = fresh.wait_workflow(name, RUN_TIMEOUT)
     nodes = nodes_by_display(workflow)
@@ -319,4 +319,6 @@ def test_step_process_killed_by_sigkill_fails_its_attempt_with_exit_137_and_is_n
     assert attempt["message"].startswith("main: Error (exit code 137)"), attempt["message"]
     assert workflow["status"]["phase"] == "Failed"
     killed = [r for r in fresh.journal() if r["workflow"] == name and r["plan"]]
-    assert [r["exit_codes"].get("main") for r in killed] == [137]
+    assert [(r["reason"], r["exit_codes"].get("main")) for r in killed] == [
+        ("SIGKILL to the step", 137)
+    ]
