@@ -132,12 +132,25 @@ class ContainerRun:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How one attempt ended. `seconds` is its run time on the virtual clock."""
+    """How one attempt ended. `seconds` is its run time on the virtual clock.
 
-    exit_code: int
+    Besides the main container's exit code, what the kubelet reports for a pod that did not end
+    by itself (read by `inferFailedReason`, operator.go): `reason`, the main container's
+    terminated reason (`OOMKilled` when the kernel killed it at its memory limit);
+    `pod_message`, the message Kubernetes sets on a pod it ends (an eviction: "The node was low
+    on resource: memory. ..."); `container`, which container failed (`init` or `wait` make the
+    attempt an Error); `deleted`, a pod that vanished (node loss: "pod deleted", Error). An
+    `exit_code` of None means main has no terminated state (it never ran).
+    """
+
+    exit_code: int | None
     stdout: str = ""
     stderr: str = ""
     seconds: float = 0.0
+    reason: str = "Error"
+    pod_message: str = ""
+    container: str = "main"
+    deleted: bool = False
 
 
 Runner = Callable[[ContainerRun], RunOutcome]
@@ -201,8 +214,9 @@ _VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _DEPENDS_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?)")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _RETRY_TERM = re.compile(
-    r"\s*(asInt\(lastRetry\.exitCode\)|lastRetry\.exitCode|lastRetry\.status|retries|"
-    r"asInt\(retries\)|true|false|-?\d+|'[^']*'|\"[^\"]*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\))"
+    r"\s*(asInt\(lastRetry\.exitCode\)|lastRetry\.exitCode|lastRetry\.status|"
+    r"lastRetry\.message|retries|asInt\(retries\)|true|false|startsWith|in|-?\d+|'[^']*'|"
+    r"\"(?:[^\"\\]|\\.)*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\)|\[|\]|,)"
 )
 
 
@@ -326,27 +340,40 @@ def evaluate_depends(expr: str, results: Mapping[str, Node], nodes: Mapping[str,
 
 def evaluate_retry_expression(expr: str, scope: Mapping[str, str]) -> bool:
     """The subset of expr-lang that retry expressions use: `lastRetry.exitCode` (a string,
-    "-1" without an exit code), `asInt(...)`, `lastRetry.status`, `retries`, comparisons and
-    boolean operators. Anything else raises `UnsupportedFeature`."""
+    "-1" without an exit code), `asInt(...)`, `lastRetry.status`, `lastRetry.message`,
+    `retries`, comparisons, `in [..]` over a list literal, `startsWith` between a variable and
+    a string literal, and boolean operators. Anything else raises `UnsupportedFeature`."""
     pos, parts = 0, []
     body = expr.strip()
+    starts_with = False
     while pos < len(body):
         match = _RETRY_TERM.match(body, pos)
         if not match:
             raise UnsupportedFeature(f"retry expression {expr!r}")
         token, pos = match.group(1), match.end()
         if token == "asInt(lastRetry.exitCode)":
-            parts.append(str(int(scope["lastRetry.exitCode"])))
-        elif token in ("lastRetry.exitCode", "lastRetry.status", "retries"):
-            parts.append(repr(scope[token]))
+            part = str(int(scope["lastRetry.exitCode"]))
+        elif token in ("lastRetry.exitCode", "lastRetry.status", "lastRetry.message", "retries"):
+            part = repr(scope[token])
         elif token == "asInt(retries)":
-            parts.append(str(int(scope["retries"])))
+            part = str(int(scope["retries"]))
         elif token in ("&&", "||", "!", "true", "false"):
-            parts.append(
-                {"&&": "and", "||": "or", "!": "not", "true": "True", "false": "False"}[token]
-            )
+            part = {"&&": "and", "||": "or", "!": "not", "true": "True", "false": "False"}[token]
+        elif token == "startsWith":
+            if not parts or not parts[-1].startswith(("'", '"')):
+                raise UnsupportedFeature(f"startsWith after a non-string in {expr!r}")
+            parts[-1] = f"({parts[-1]}).startswith("
+            starts_with = True
+            continue
+        elif token.startswith('"'):
+            part = repr(json.loads(token))
         else:
-            parts.append(token)
+            part = token
+        if starts_with:
+            if not part.startswith(("'", '"')):
+                raise UnsupportedFeature(f"startsWith a non-literal in {expr!r}")
+            part, starts_with = parts.pop() + part + ")", False
+        parts.append(part)
     return bool(eval(" ".join(parts), {"__builtins__": {}}))  # literals and operators only
 
 
@@ -754,10 +781,15 @@ class ArgoSim:
         limit: int | None,
         max_deadline: float | None,
     ) -> str | None:
-        """`processNodeRetries` (operator.go, v4.0.10), in its order of checks: the message the
-        Retry node ends with, or None to start the next attempt (after advancing the clock)."""
+        """`processNodeRetries` (operator.go, v4.0.5 and v4.0.10 alike), in its order of checks:
+        the message the Retry node ends with, or None to start the next attempt.
+
+        The backoff is waited *before* the retry policy, the limit and the expression are looked
+        at: while `now < lastChild.FinishedAt + backoff` (and attempts <= limit) the controller
+        requeues the node with "Backoff for ..." and decides nothing. So an attempt that will
+        not be retried (exit 65) still ends its Retry node only after the first backoff.
+        """
         attempts = len(node.children)
-        wait = 0.0
         if backoff:
             if max_deadline is not None and self.clock >= max_deadline:
                 return "Max duration limit exceeded"
@@ -771,6 +803,8 @@ class ArgoSim:
                 wait = min(wait, parse_duration(backoff["cap"]))
             if max_deadline is not None and last.finished_at + wait > max_deadline:
                 return "Backoff would exceed max duration limit"
+            if limit is not None and attempts <= limit:
+                self.clock = max(self.clock, last.finished_at + wait)
         retry_failed = policy in ("Always", "OnFailure")
         retry_error = policy in ("Always", "OnError")
         if (last.phase == FAILED and not retry_failed) or (last.phase == ERROR and not retry_error):
@@ -778,14 +812,15 @@ class ArgoSim:
         if limit is not None and attempts > limit:
             return "No more retries left"
         if "expression" in strategy:
+            # buildRetryStrategyLocalScope (operator.go)
             scope = {
                 "lastRetry.exitCode": str(last.exit_codes[-1]) if last.exit_codes else "-1",
                 "lastRetry.status": last.phase,
+                "lastRetry.message": last.message,
                 "retries": str(attempts - 1),
             }
             if not evaluate_retry_expression(str(strategy["expression"]), scope):
                 return "retryStrategy.expression evaluated to false"
-        self.clock = max(self.clock, last.finished_at + wait)
         return None
 
     def _pod(
@@ -831,14 +866,15 @@ class ArgoSim:
             return node
         self.clock += outcome.seconds
         node.finished_at = self.clock
-        node.exit_codes.append(outcome.exit_code)
+        # getExitCode (operator.go): main's terminated state, if any. `exit_code` is that of the
+        # failed container: after a failed init main never ran; a failed wait ran after main's 0.
+        main_exit = {"init": None, "wait": 0}.get(outcome.container, outcome.exit_code)
+        if main_exit is not None and not outcome.deleted:
+            node.exit_codes.append(main_exit)
         node.stderr = outcome.stderr
-        if outcome.exit_code != 0:
-            # inferFailedReason (operator.go): the main container's termination message follows.
-            node.message = f"main: Error (exit code {outcome.exit_code})"
-            termination = self._termination_message(run)
-            if termination:
-                node.message += f": {termination}"
+        failure = self._infer_failed_reason(outcome, run)
+        if failure is not None:
+            node.phase, node.message = failure
             return node
         if self._archive_logs(tmpl) and not self.artifact_repository:
             # The wait container cannot save the log: inferFailedReason gives Error although main
@@ -847,6 +883,32 @@ class ArgoSim:
             node.message = f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
             return node
         return self._collect_outputs(tmpl, node, run)
+
+    def _infer_failed_reason(
+        self, outcome: RunOutcome, run: ContainerRun
+    ) -> tuple[str, str] | None:
+        """Phase and message of a pod that did not succeed, as the controller derives them.
+
+        A vanished pod: Error "pod deleted" (`podReconciliation`, operator.go). Otherwise
+        `inferFailedReason` (operator.go): a pod message set by Kubernetes wins (Failed); then
+        init (Error), main (Failed, "main: <reason> (exit code N): <termination message>"),
+        wait (Error). None when main exited 0 and nothing else failed.
+        """
+        if outcome.deleted:
+            return ERROR, "pod deleted"
+        if outcome.pod_message:
+            return FAILED, outcome.pod_message
+        if outcome.container in ("init", "wait"):
+            text = f"{outcome.container}: {outcome.reason} (exit code {outcome.exit_code})"
+            termination = self._termination_message(run)
+            return ERROR, f"{text}: {termination}" if termination else text
+        if outcome.exit_code == 0:
+            return None
+        if outcome.exit_code is None:
+            return ERROR, "Pod failed before main container starts"
+        text = f"main: {outcome.reason} (exit code {outcome.exit_code})"
+        termination = self._termination_message(run)
+        return FAILED, f"{text}: {termination}" if termination else text
 
     def _archive_logs(self, tmpl: Mapping[str, Any]) -> bool:
         """`IsArchiveLogs` (workflowpod.go): controller on > template > workflow > off."""
