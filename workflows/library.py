@@ -21,6 +21,7 @@ from hera.workflows import models as m
 from xetra_etl.common.infra.naming import (
     CONFIG_PATH_IN_POD,
     OUTPUTS_DIR_IN_POD,
+    POD_NAME_ENV,
     PROJECT,
     STEPS,
     console_script,
@@ -120,6 +121,11 @@ def step_env(step: str) -> list[m.EnvVar]:
         _secret_env("AWS_SECRET_ACCESS_KEY", S3_SECRET, S3_SECRET_ACCESS_KEY_KEY),
         _config_map_env("AWS_ENDPOINT_URL", ENDPOINT_KEY),
         _config_map_env("AWS_REGION", REGION_KEY),
+        # Named in a failed date's failure record (common/app/failure_records.py).
+        m.EnvVar(
+            name=POD_NAME_ENV,
+            value_from=m.EnvVarSource(field_ref=m.ObjectFieldSelector(field_path="metadata.name")),
+        ),
     ]
     if step == "notify":
         # Optional: without the Secret (or its key) the variable is unset and notify does nothing.

@@ -847,7 +847,7 @@ class ArgoSim:
             for a in [*container.get("command", []), *container.get("args", [])]
         )
         try:
-            env = self._container_env(container, variables)
+            env = self._container_env(container, {**variables, "pod.name": node.pod_name})
         except WorkflowError as exc:  # a missing Secret: the pod never starts
             node.message = str(exc)
             node.finished_at = self.clock
@@ -945,7 +945,12 @@ class ArgoSim:
                 env[name] = substitute(str(entry["value"]), variables)
                 continue
             ref: Mapping[str, Any] = next(iter(entry.get("valueFrom", {}).values()), {})
-            if name in self.env:
+            field_path = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            if field_path is not None:  # the downward API; only the pod's name is modelled
+                if field_path != "metadata.name":
+                    raise UnsupportedFeature(f"fieldRef {field_path}")
+                env[name] = variables["pod.name"]
+            elif name in self.env:
                 env[name] = self.env[name]
             elif not ref.get("optional", False):
                 raise WorkflowError(f"CreateContainerConfigError: no value for {name} ({ref})")
