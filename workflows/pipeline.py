@@ -38,7 +38,11 @@ LABELS = {"app.kubernetes.io/name": PROJECT, "app.kubernetes.io/component": "pip
 WORKFLOW_PARAMETERS: tuple[tuple[str, str, str], ...] = (
     ("first-date", "", "First date to consider (YYYY-MM-DD); empty: config pipeline.first_date."),
     ("last-date", "", "Last date to consider (YYYY-MM-DD); empty: today (UTC)."),
-    ("chunk-size", "1", "Dates per work item; raise it for long backfills to keep nodes few."),
+    (
+        "chunk-size",
+        "",
+        "Dates per work item; empty: config pipeline.chunk_size. Raise it for long backfills.",
+    ),
 )
 
 

@@ -343,7 +343,7 @@ def evaluate_retry_expression(expr: str, scope: Mapping[str, str]) -> bool:
     "-1" without an exit code), `asInt(...)`, `lastRetry.status`, `lastRetry.message`,
     `retries`, comparisons, `in [..]` over a list literal, `startsWith` between a variable and
     a string literal, and boolean operators. Anything else raises `UnsupportedFeature`."""
-    pos, parts = 0, []
+    pos, parts = 0, list[str]()
     body = expr.strip()
     starts_with = False
     while pos < len(body):

@@ -30,7 +30,8 @@ def main_tasks(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_pipeline_takes_date_range_and_chunk_size_when_submitted(ctx: dict[str, Any]) -> None:
     params = {p["name"]: p["value"] for p in ctx["spec"]["arguments"]["parameters"]}
-    assert params == {"first-date": "", "last-date": "", "chunk-size": "1"}
+    # chunk-size empty: discover takes the config's pipeline.chunk_size unless given at submit
+    assert params == {"first-date": "", "last-date": "", "chunk-size": ""}
 
 
 def test_discover_receives_workflow_parameters_and_run_id_when_started(
