@@ -255,11 +255,25 @@ def go_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+def go_json(value: Any) -> str:
+    """`json.Marshal` as Go prints it: compact, map keys sorted, `<`, `>`, `&`, U+2028 and
+    U+2029 escaped, other non-ASCII characters as they are."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def item_string(value: Any) -> str:
-    """`Item.String` (pkg/apis/workflow/v1alpha1/item.go): compact JSON, a string unquoted."""
+    """`Item.String` (pkg/apis/workflow/v1alpha1/item.go): `json.Marshal`, then for a string the
+    surrounding quotes dropped (its escapes stay: `a"b` is `a\\"b`), then `jsonutil.Fix`
+    (util/json/fix.go) turns `\\u003c`, `\\u003e`, `\\u0026` back into `<`, `>`, `&`."""
+    text = go_json(value)
     if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        text = text[1:-1]
+    for escaped, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")):
+        text = text.replace(escaped, char)
+    return text
 
 
 def item_label(index: int, item: Any) -> str:
@@ -392,7 +406,12 @@ def _dependency_names(task: Mapping[str, Any]) -> set[str]:
 
 
 def _item_text(item: Any) -> str:
-    """`{{item}}` as processItem substitutes it: a string as is, anything else as JSON."""
+    """`{{item}}` as processItem substitutes it: a string as is, a number or boolean as
+    `Item.String`, a map or list as `json.Marshal` prints it (escapes kept)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict | list):
+        return go_json(item)
     return item_string(item)
 
 
@@ -453,6 +472,7 @@ class ArgoSim:
         self.failures_value = ""  # the last `{{workflow.failures}}`, as the exit handler saw it
         self._previous: dict[str, Node] = {}
         self._globals: dict[str, str] = {}
+        self._started = 0.0
 
     # -- public API ------------------------------------------------------------------------
     def run(self) -> str:
@@ -525,7 +545,9 @@ class ArgoSim:
 
     def _execute(self) -> str:
         self.nodes = {}
-        self._globals = {"workflow.name": self.name}
+        self._started = self.clock
+        # setGlobalRuntimeParameters (operator.go): status and duration exist for every template.
+        self._globals = {"workflow.name": self.name, "workflow.status": "Running"}
         self._globals.update({f"workflow.parameters.{k}": v for k, v in self.parameters.items()})
         scope = _Scope(self.entry)
         spec = self.entry["spec"]
@@ -556,6 +578,7 @@ class ArgoSim:
     ) -> Node:
         tmpl = scope.template(template_name)
         _check_keys("template", tmpl, TEMPLATE_KEYS)
+        self._globals["workflow.duration"] = f"{self.clock - self._started:f}"
         inputs = self._inputs(tmpl, arguments)
         if "container" in tmpl:
             return self._retried_pod(tmpl, node_name, display, inputs)
@@ -605,36 +628,45 @@ class ArgoSim:
         fail_fast = dag.get("failFast", True)
         results: dict[str, Node] = {}
         pending = list(dag["tasks"])
-        failed = False
+        stopped = False
         while pending:
-            ready = [t for t in pending if _dependency_names(t) <= set(results)]
+            # executeDAG (dag.go) starts, in one pass, every task whose dependencies are done:
+            # a wave. A failure stops only what would start after it (failFast: the DAG is
+            # Failed as soon as a leaf's branch is, assessDAGPhase); the tasks of its own wave
+            # already run and finish, as the fan-out's items do.
+            # Once failFast has failed the DAG, the pass still creates the Omitted nodes below
+            # the failure (executeDAGTask recurses from the leaves), but no new pod.
+            ready = [
+                t
+                for t in pending
+                if _dependency_names(t) <= set(results)
+                and not (stopped and evaluate_depends(_depends_of(t) or "", results, self.nodes))
+            ]
             if not ready:
-                break  # the rest wait on tasks that never started (fail fast)
-            task = ready[0]
-            pending.remove(task)
-            _check_keys("task", task, TASK_KEYS)
-            child = self._task(
-                scope,
-                task,
-                f"{node_name}.{task['name']}",
-                results,
-                local,
-                fail_fast=fail_fast,
-                failed=failed,
-            )
-            if child is None:
-                continue  # fail fast: Argo starts nothing new after a failure; no node at all
-            results[task["name"]] = child
-            node.children.append(child.name)
-            failed = failed or child.phase in (FAILED, ERROR)
+                break
+            failed = False
+            for task in ready:
+                pending.remove(task)
+                _check_keys("task", task, TASK_KEYS)
+                child = self._task(scope, task, f"{node_name}.{task['name']}", results, local)
+                results[task["name"]] = child
+                node.children.append(child.name)
+                failed = failed or child.phase in (FAILED, ERROR)
+            if failed and fail_fast and self._dag_phase(dag["tasks"], results, partial=True):
+                stopped = True
         node.phase = self._dag_phase(dag["tasks"], results)
         node.finished_at = self.clock
         return node
 
     @staticmethod
-    def _dag_phase(tasks: list[Mapping[str, Any]], results: Mapping[str, Node]) -> str:
+    def _dag_phase(
+        tasks: list[Mapping[str, Any]], results: Mapping[str, Node], *, partial: bool = False
+    ) -> str:
         """`assessDAGPhase` (dag.go): the leaf tasks decide; an omitted leaf inherits the phase of
-        the branch it hangs from, a Failed or Error branch wins. Tasks are visited in order."""
+        the branch it hangs from, a Failed or Error branch wins. Tasks are visited in order.
+
+        `partial`: while tasks are still to start, the phase failFast acts on: a leaf whose
+        branch already failed (its descendants would be Omitted), else "" (still running)."""
         depended_on = set().union(*(_dependency_names(t) for t in tasks))
         branch: dict[str, str] = {}
         for task in tasks:
@@ -646,6 +678,9 @@ class ArgoSim:
             else:
                 branch[name] = inherited
         leaves = [t["name"] for t in tasks if t["name"] not in depended_on]
+        if partial:
+            failed = [branch[leaf] for leaf in leaves if branch[leaf] in (FAILED, ERROR)]
+            return failed[0] if failed else ""
         return _worst(branch[leaf] for leaf in leaves)
 
     def _task(
@@ -655,18 +690,13 @@ class ArgoSim:
         task_node: str,
         results: Mapping[str, Node],
         local: Mapping[str, str],
-        *,
-        fail_fast: bool,
-        failed: bool,
-    ) -> Node | None:
+    ) -> Node:
         depends = _depends_of(task)
         if depends and not evaluate_depends(depends, results, self.nodes):
             # executeDAGTask (dag.go): a node of type Skipped in phase Omitted.
             node = Node(task_node, task["name"], "Skipped", "", OMITTED, started_at=self.clock)
             node.message = "omitted: depends condition not met"
             return self._record(node)
-        if failed and fail_fast:
-            return None
         variables = dict(local)
         for dep, dep_node in results.items():
             for key, value in dep_node.outputs.items():
@@ -691,9 +721,9 @@ class ArgoSim:
             return self._record(node)
         group = self._record(Node(task_node, task["name"], "TaskGroup", template_name, SUCCEEDED))
         group.started_at = self.clock
+        # expandTask (dag.go) creates every item's node in one pass; failFast stops none of them
+        # and the TaskGroup's phase is set once all have finished (executeDAGTask).
         for index, item in enumerate(items):
-            if fail_fast and group.phase in (FAILED, ERROR):
-                break  # tasks run one at a time here, so fail fast acts as with parallelism 1
             label = generate_node_name(task["name"], index, labels[index])
             args = self._arguments(task, {**variables, "item": _item_text(item)})
             child_name = f"{task_node.rsplit('.', 1)[0]}.{label}"
