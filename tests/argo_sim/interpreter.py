@@ -220,11 +220,29 @@ _RETRY_TERM = re.compile(
 )
 
 
+_SIZE_GUARD = re.compile(r"=len\(([\w.]+)\) <= (\d+) \? ([\w.]+) : '([^']*)'")
+
+
+def expression_tag(body: str, variables: Mapping[str, str]) -> str:
+    """`{{=...}}` (util/template/expression_template.go): only the size guard
+    `len(var) <= N ? var : 'text'` is modelled; the result goes in as the string it is."""
+    match = _SIZE_GUARD.fullmatch(body)
+    if not match or match.group(1) != match.group(3):
+        raise UnsupportedFeature(f"expression tag {{{{{body}}}}}")
+    name = match.group(1)
+    if name not in variables:
+        raise WorkflowError(f"unresolved variable {name} in {{{{{body}}}}}")
+    value = variables[name]
+    return value if len(value) <= int(match.group(2)) else match.group(4)
+
+
 def substitute(text: str, variables: Mapping[str, str]) -> str:
     """Replace every `{{var}}`; raise on any variable Argo could not resolve either."""
 
     def one(match: re.Match[str]) -> str:
         key = match.group(1)
+        if key.startswith("="):
+            return expression_tag(key, variables)
         if key not in variables:
             raise WorkflowError(f"unresolved variable {{{{{key}}}}} in {text!r}")
         return variables[key]
