@@ -15,7 +15,9 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
   `{{workflow.failures}}`; a failed exit handler fails the workflow, as in Argo);
 - `dag` templates: tasks with `depends` (`.Succeeded/.Failed/.Errored/.Skipped/.Omitted/
   .Daemoned`, and `.AnySucceeded/.AllFailed`, which the controller computes for TaskGroups only,
-  `evaluateDependsLogic` in dag.go; `&&`, `||`, `!`, parentheses) or `dependencies`; `failFast`;
+  `evaluateDependsLogic` in dag.go; `&&`, `||`, `!`, parentheses) or `dependencies`; `failFast`
+  in waves (every task whose dependencies are done starts in one pass, as `executeDAG` does; a
+  fan-out's items all run; after a failed wave only Omitted nodes are created);
   `withParam` over a JSON list (an empty list: Skipped; a `null` item: rejected, as
   `processItem` does); nested DAGs; `template` and `templateRef`;
   item node names as `processItem` and `generateNodeName` (operator.go) make them:
@@ -35,8 +37,15 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
 - `retryStrategy` as `processNodeRetries` (operator.go) runs it: a Retry node with `name(0)`,
   `name(1)` children; `limit`; `retryPolicy` (Always when an expression is set, else OnFailure);
   an `expression` over `lastRetry.exitCode` ("-1" when there is none), `lastRetry.status`,
-  `retries`; `backoff.duration/factor/cap`; `backoff.maxDuration` as a deadline from the first
+  `lastRetry.message`, `retries`; `backoff.duration/factor/cap`, waited *before* the policy, the
+  limit and the expression are looked at; `backoff.maxDuration` as a deadline from the first
   attempt's start, which also bounds every later attempt (ARGO_DEADLINE);
+- how a pod that did not succeed ends (`inferFailedReason`, operator.go): main's exit code and
+  terminated reason (`OOMKilled`), a pod message set by Kubernetes (an eviction: Failed), a
+  failed init or wait container (Error), a deleted pod (Error, "pod deleted");
+- `{{workflow.status}}` (Running) and `{{workflow.duration}}` in every template
+  (`setGlobalRuntimeParameters`); the downward API's `metadata.name`; of expression tags only
+  the size guard `{{=len(v) <= N ? v : 'text'}}`;
 - `activeDeadlineSeconds` of a template; all time on a virtual clock (a runner reports how long an
   attempt took), so no test sleeps;
 - pod names as `GeneratePodName` (workflow/util/pod_name.go, v2) derives them;
@@ -49,7 +58,7 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
 
 Accepted and ignored (they change scheduling, not results): parallelism, synchronization, podGC,
 ttlStrategy, metrics, serviceAccountName, metadata, resources, securityContext, imagePullPolicy.
-Tasks run one at a time in declaration order, so `failFast` acts as it would with parallelism 1.
+Tasks run one at a time on the virtual clock, wave after wave, in declaration order.
 """
 
 from __future__ import annotations
