@@ -26,6 +26,7 @@ from tests.argo_sim.cluster import (
     minikube_artifact_repository,
 )
 from tests.argo_sim.interpreter import NO_ARTIFACT_REPOSITORY, TERMINATION_LOG
+from tests.workflows.test_workflows_retry import EVICTED
 from xetra_etl.common.app.notify import failed_dates, parse_failures
 from xetra_etl.common.infra.naming import CONFIG_PATH_IN_POD
 from xetra_etl.workflows.render import rendered_files
@@ -92,11 +93,12 @@ def _sim(
     *,
     settings: RenderSettings | None = None,
     repository: dict[str, Any] | None = None,
+    manifests: list[dict[str, Any]] | None = None,
 ) -> ArgoSim:
     config = tmp_path / "config.yaml"
     config.write_text("source: {uri: x}\n")
     return ArgoSim(
-        _manifests(settings or RenderSettings()),
+        manifests or _manifests(settings or RenderSettings()),
         submit="xetra-etl",
         name=WF,
         work_dir=tmp_path / "work",
@@ -304,15 +306,11 @@ def test_notify_arguments_stay_under_the_offload_limit_only_with_the_size_guard(
 ) -> None:
     steps = Steps({("extract", day): [Play(65, message=BAD_LINE)] for day in MANY}, dates=MANY)
     manifests = _manifests(RenderSettings())
-    sim = ArgoSim(
-        _as_it_was(manifests) if as_it_was else manifests,
-        submit="xetra-etl",
-        name=WF,
-        work_dir=tmp_path / "work",
-        env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
-        path_map={CONFIG_PATH_IN_POD: tmp_path},
-        runner=steps,
-        artifact_repository=minikube_artifact_repository(),
+    sim = _sim(
+        tmp_path,
+        steps,
+        manifests=_as_it_was(manifests) if as_it_was else manifests,
+        repository=minikube_artifact_repository(),
     )
     assert sim.run() == FAILED
     args = json.dumps(list(sim.runs[-1].argv))
@@ -345,10 +343,6 @@ def test_data_error_ends_its_date_only_after_the_first_backoff(tmp_path: Path) -
 
 # -- 7. what is retried: Error attempts, evictions; not an OOM kill, never 65 -------------------
 OLD_EXPRESSION = "asInt(lastRetry.exitCode) == 75"
-EVICTED = (
-    "The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi. "
-    "Container main was using 2Gi, request is 1Gi, has larger consumption of memory. "
-)
 
 
 def _with_expression(manifests: list[dict[str, Any]], expression: str) -> list[dict[str, Any]]:
@@ -363,16 +357,7 @@ def _retry_sim(tmp_path: Path, steps: Steps, *, as_it_was: bool) -> ArgoSim:
     manifests = _manifests(RenderSettings())
     if as_it_was:
         manifests = _with_expression(manifests, OLD_EXPRESSION)
-    return ArgoSim(
-        manifests,
-        submit="xetra-etl",
-        name=WF,
-        work_dir=tmp_path / "work",
-        env={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
-        path_map={CONFIG_PATH_IN_POD: tmp_path},
-        runner=steps,
-        artifact_repository=minikube_artifact_repository(),
-    )
+    return _sim(tmp_path, steps, manifests=manifests, repository=minikube_artifact_repository())
 
 
 @pytest.mark.parametrize(
