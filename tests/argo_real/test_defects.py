@@ -211,10 +211,16 @@ def test_evicted_extract_attempt_is_retried_and_the_report_is_exact(
     workflow = fresh.wait_workflow(name, RUN_TIMEOUT)
     assert workflow["status"]["phase"] == "Succeeded", describe(fresh, name)
     evicted, second = _attempts(workflow, LAST, "extract")
-    assert evicted["phase"] == "Failed" and evicted["message"].startswith(
-        "The node was low on resource: memory."
-    ), evicted
-    assert evicted["outputs"]["exitCode"] == "137"
+    # The controller first makes the attempt Failed with the kubelet's message (retried by
+    # its prefix). Here the evicted pod was also deleted while the Retry node waited out its
+    # backoff, and podReconciliation then turned the node into Error "pod deleted" (retried as
+    # an Error attempt). Either way `asInt(lastRetry.exitCode) == 75` retried neither.
+    assert (evicted["phase"], evicted["message"][:29]) in {
+        ("Failed", "The node was low on resource:"),
+        ("Error", "pod deleted"),
+    }, describe(fresh, name)
+    log = fresh.controller.log_path.read_text(errors="replace")
+    assert "The node was low on resource: memory." in log
     assert second["phase"] == "Succeeded"
     assert cluster_report(fresh) == local_report(fresh, tmp_path)
     (post,) = webhook.for_run(name)
