@@ -256,14 +256,22 @@ def test_data_error_65_is_not_retried(fresh: Lab, webhook: Webhook) -> None:
 
 # -- 4. discover bounds the work items per run ----------------------------------------------------
 def _config_with(lab: Lab, **pipeline: Any) -> str:
-    """Apply the pipeline ConfigMap with `pipeline` keys changed; returns the original YAML."""
-    original = (REPO / "minikube" / "pipeline-config.yaml").read_text()
-    doc = yaml.safe_load(original)
-    config = yaml.safe_load(doc["data"]["config.yaml"])
+    """Change `pipeline` keys of the live pipeline ConfigMap (the lab's, with its S3 endpoint);
+    returns the ConfigMap as it was, to apply again."""
+    live = json.loads(
+        lab.kubectl("-n", NAMESPACE, "get", "configmap", "xetra-etl-config", "-o", "json")
+    )
+    original = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "xetra-etl-config", "namespace": NAMESPACE},
+        "data": dict(live["data"]),
+    }
+    config = yaml.safe_load(live["data"]["config.yaml"])
     config["pipeline"].update(pipeline)
-    doc["data"]["config.yaml"] = yaml.safe_dump(config)
-    lab.kubectl("apply", "-f", "-", input=yaml.safe_dump(doc))
-    return original
+    changed = {**original, "data": {**original["data"], "config.yaml": yaml.safe_dump(config)}}
+    lab.kubectl("apply", "-f", "-", input=yaml.safe_dump(changed))
+    return yaml.safe_dump(original)
 
 
 def test_discover_defers_dates_beyond_the_item_bound_to_the_next_run(
