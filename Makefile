@@ -47,6 +47,7 @@ test-quick: $(STAMP)
 
 ## test-argo: the flows on a real Argo control plane (Go builds the binaries once; see tests/argo_real)
 test-argo: $(STAMP) argo-lab-deps
+	tests/argo_real/go/build.sh >/dev/null  # builds once per machine; prints the versions
 	$(BIN)/pytest -m argo tests/argo_real
 
 ## test-images: build every image with buildah and run the pipeline through them

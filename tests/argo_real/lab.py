@@ -104,7 +104,7 @@ class Process:
             self.popen.wait(1)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -123,7 +123,7 @@ def stop_pids(pids: list[int], grace: float) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
         time.sleep(0.2)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -555,7 +555,7 @@ def _up(work_dir: Path) -> int:
 
 def _start_background(work_dir: Path, timeout: float) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
-    if (work_dir / "pids").exists() and any(_alive(p) for p in _pids(work_dir)):
+    if (work_dir / "pids").exists() and any(process_alive(p) for p in _pids(work_dir)):
         print(f"argo-lab: already running (make argo-lab-down first); {work_dir}/ready")
         return 1
     (work_dir / "ready").unlink(missing_ok=True)
@@ -583,7 +583,8 @@ def _start_background(work_dir: Path, timeout: float) -> int:
 Point kubectl and argo at it:
   export KUBECONFIG={info["kubeconfig"]} PATH={info["bin"]}:$PATH
   kubectl apply -n {NAMESPACE} -f workflows/manifests/
-  argo submit -n {NAMESPACE} --from workflowtemplate/xetra-etl -p last-date=2017-07-28 --watch
+  argo submit -n {NAMESPACE} --from workflowtemplate/xetra-etl \\
+    -p first-date=2017-07-27 -p last-date=2017-07-28 --watch
 Source data goes to s3://xetra-source/xetra-pds/<date>/ (e.g. with the aws CLI or boto3:
   AWS_ENDPOINT_URL={info["s3"]} AWS_ACCESS_KEY_ID={s3["AWS_ACCESS_KEY_ID"]} \
 AWS_SECRET_ACCESS_KEY={s3["AWS_SECRET_ACCESS_KEY"]}).
@@ -604,8 +605,8 @@ def _down(work_dir: Path, grace: float) -> int:
         return 0
     # The lab process first (it stops its children in order), then whatever is left, by PID.
     stop_pids(pids[:1], grace + 5)
-    stop_pids([p for p in pids[1:] if _alive(p)], grace)
-    left = [p for p in pids if _alive(p)]
+    stop_pids([p for p in pids[1:] if process_alive(p)], grace)
+    left = [p for p in pids if process_alive(p)]
     (work_dir / "pids").unlink(missing_ok=True)
     (work_dir / "ready").unlink(missing_ok=True)
     print("argo-lab: stopped" + (f"; still alive: {left}" if left else ""))

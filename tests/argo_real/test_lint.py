@@ -5,6 +5,7 @@ first run, which refers to them."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,12 @@ def test_our_go_source_is_gofmt_and_vet_clean() -> None:
         check=False,
     )
     assert vet.returncode == 0, vet.stderr
+
+
+def test_build_script_passes_shellcheck() -> None:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    script = REPO / "tests" / "argo_real" / "go" / "build.sh"
+    result = subprocess.run(
+        [str(shellcheck), str(script)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
