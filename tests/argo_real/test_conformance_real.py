@@ -36,6 +36,18 @@ LAB_CANNOT = {
 }
 
 
+# Differences found between the double and the real controller (v4.0.5), with the reason; each
+# must keep failing (strict), so a difference that goes away is noticed.
+DIFFERENT: dict[str, str] = {}
+
+
+def _param(path: Path) -> Any:
+    if path.stem in DIFFERENT:
+        mark = pytest.mark.xfail(reason=DIFFERENT[path.stem], strict=True)
+        return pytest.param(path, id=path.stem, marks=mark)
+    return pytest.param(path, id=path.stem)
+
+
 @pytest.fixture(scope="module")
 def cases_namespace(lab: Lab) -> str:
     lab.make_namespace(CASE_NAMESPACE)
@@ -80,7 +92,7 @@ def check(workflow: dict[str, Any], expect: dict[str, Any], skipped: set[str], s
         assert [ids[c] for c in nodes[node].get("children", [])] == children, (node, shown)
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", [_param(p) for p in CASES])
 def test_real_controller_answers_as_the_double_does_when_given_a_conformance_case(
     lab: Lab, cases_namespace: str, path: Path
 ) -> None:
