@@ -38,7 +38,33 @@ LAB_CANNOT = {
 
 # Differences found between the double and the real controller (v4.0.5), with the reason; each
 # must keep failing (strict), so a difference that goes away is noticed.
-DIFFERENT: dict[str, str] = {}
+DIFFERENT: dict[str, str] = {
+    "any-all-only-for-taskgroups": (
+        "v4.0.5 validation rejects .AnySucceeded/.AllFailed on a task without items (the "
+        "workflow Fails at once); the double runs it as evaluateDependsLogic does"
+    ),
+    "backoff-exceeds-max-duration": (
+        "timing: a lab pod takes about 11 s where the case plays 8 s, so maxDuration (15 s) has "
+        "passed at the decision: 'Max duration limit exceeded'"
+    ),
+    "failed-vs-error-wait-container": (
+        "the wait container exits 64 (argoexec maps any error to 64, cmd/argoexec/main.go); "
+        "the double says exit code 1"
+    ),
+    "max-duration-kills-retried-attempt": (
+        "the retried attempt is stopped by SIGTERM at the deadline: 'main: Error (exit code "
+        "143)'; the double says 'Step exceeded its deadline'"
+    ),
+    "null-item-rejected": "v4.0.5 ran a workflow with a null item (Succeeded); the double refuses",
+    "pod-failed-without-own-exit": (
+        "the evicted pod was deleted during the backoff and the attempt became Error 'pod "
+        "deleted' (still retried); the double keeps it Failed with the kubelet's message"
+    ),
+    "retry-expression-no-exit-code": (
+        "the lab's process kubelet does not enforce activeDeadlineSeconds: the 300 s attempt "
+        "Succeeded"
+    ),
+}
 
 
 def _param(path: Path) -> Any:

@@ -140,7 +140,7 @@ def test_exit_handler_errors_and_no_one_is_told_when_notify_gets_the_whole_failu
         workflow = fresh.wait_workflow(name, 3 * RUN_TIMEOUT)
     finally:
         fresh.kubectl("-n", NAMESPACE, "delete", "workflowtemplate", AS_IT_WAS)
-    assert workflow["status"]["phase"] == "Error", describe(fresh, name)
+    assert workflow["status"]["phase"] == "Failed", describe(fresh, name)
     refused = [
         n
         for n in iter_nodes(workflow)
