@@ -937,8 +937,7 @@ class ArgoSim:
             # The wait container cannot save the log: inferFailedReason gives Error although main
             # exited 0, and lastRetry.exitCode is "0".
             node.phase = ERROR
-            # argoexec exits 64 on any error of its own (cmd/argoexec/main.go, util.go).
-            node.message = f"wait: Error (exit code 64): {NO_ARTIFACT_REPOSITORY}"
+            node.message = f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
             return node
         return self._collect_outputs(tmpl, node, run)
 
