@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.argo_real.cases import CASE_NAMESPACE, NAME, retry_case, run_case
+from tests.argo_real.cases import NAME, retry_case, run_case
 from tests.argo_real.lab import REPO, Lab, iter_nodes
 
 pytestmark = pytest.mark.argo
@@ -74,10 +74,14 @@ def _param(path: Path) -> Any:
     return pytest.param(path, id=path.stem)
 
 
+# A namespace of its own (test_kubelet.py makes cases.py's), without an artifact repository.
+CONFORMANCE_NAMESPACE = "conformance"
+
+
 @pytest.fixture(scope="module")
 def cases_namespace(lab: Lab) -> str:
-    lab.make_namespace(CASE_NAMESPACE)
-    return CASE_NAMESPACE
+    lab.make_namespace(CONFORMANCE_NAMESPACE)
+    return CONFORMANCE_NAMESPACE
 
 
 def plan_of(play: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +142,9 @@ def test_real_controller_answers_as_the_double_does_when_given_a_conformance_cas
         check(workflow, expect, skipped, shown)
         if "retry" in case:
             before = len(lab.journal())
-            workflow = retry_case(lab, {**case, "retry": with_plans(case["retry"])})
+            workflow = retry_case(
+                lab, {**case, "retry": with_plans(case["retry"])}, cases_namespace
+            )
             shown = lab.argo("get", "-n", cases_namespace, NAME, check=False)
             check(workflow, case["retry"]["expect"], skipped, shown)
             rerun = [
