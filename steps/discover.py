@@ -36,10 +36,18 @@ def build_parser(prog: str = "xetra-etl discover") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--chunk-size",
-        type=positive_int,
+        type=_optional_positive_int,
         default=None,
         metavar="N",
-        help="dates per work item (default: pipeline.chunk_size)",
+        help="dates per work item (default, or empty: pipeline.chunk_size)",
+    )
+    parser.add_argument(
+        "--max-items",
+        type=_optional_positive_int,
+        default=None,
+        metavar="N",
+        help="at most this many work items; later dates wait for the next run "
+        "(default, or empty: pipeline.max_items_per_run)",
     )
     parser.add_argument(
         "--dates-out", required=True, metavar="PATH", help="write the JSON list of items here"
@@ -48,10 +56,22 @@ def build_parser(prog: str = "xetra-etl discover") -> argparse.ArgumentParser:
     return parser
 
 
+def _optional_positive_int(text: str) -> int | None:
+    """A whole number >= 1; empty (an Argo parameter left at its default) means the config's."""
+    return positive_int(text) if text.strip() else None
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
     first, last = run_date_range(args, config)
     chunk = args.chunk_size or config.pipeline.chunk_size
-    plan = discover(build_context(config, args.run_id), first=first, last=last, chunk_size=chunk)
+    max_items = args.max_items or config.pipeline.max_items_per_run
+    plan = discover(
+        build_context(config, args.run_id),
+        first=first,
+        last=last,
+        chunk_size=chunk,
+        max_items=max_items,
+    )
     write_output(args.dates_out, plan.items)
     write_output(
         args.summary_out,
@@ -63,6 +83,9 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             "first_date": plan.first_date,
             "last_date": plan.last_date,
             "source_freshness": plan.source_freshness,
+            "chunk_size": chunk,
+            "deferred_dates": int(plan.extra.get("deferred_dates", 0)),
+            "deferred_from": plan.extra.get("deferred_from"),
         },
     )
     return 0

@@ -5,9 +5,10 @@ Each template is the complete contract between Argo and one step's console scrip
 command-line arguments, outputs are small files read with `valueFrom.path` (stdout stays clean
 and unbounded lists never pass through `result`). The pipeline reaches these templates with
 `templateRef`, so a template carries everything it needs itself: its volumes, its environment
-and its security context. Only exit code 75 (transient) is retried: a retry cannot fix bad data
-(65) or bad config (78). A failed step's one-line error reaches the node message through the
-Kubernetes termination message (`common/infra/termination.py`).
+and its security context. Which failed attempts are retried is `workflows.retry`'s decision:
+75 (transient), Error attempts and pods the node ended; never bad data (65) or config (78).
+A failed step's one-line error reaches the node message through the Kubernetes termination
+message (`common/infra/termination.py`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from dataclasses import dataclass
 from hera.workflows import Container, Parameter, WorkflowTemplate
 from hera.workflows import models as m
 
-from xetra_etl.common.infra.errors import ExitCode
 from xetra_etl.common.infra.naming import (
     CONFIG_PATH_IN_POD,
     OUTPUTS_DIR_IN_POD,
+    POD_NAME_ENV,
     PROJECT,
     STEPS,
     console_script,
     image_ref,
 )
+from xetra_etl.workflows.retry import retry_expression
 from xetra_etl.workflows.settings import (
     CONFIG_MAP,
     CONFIG_MAP_KEY,
@@ -49,8 +51,6 @@ CONFIG_DIR_IN_POD = CONFIG_PATH_IN_POD.rsplit("/", 1)[0]
 
 DATES_FILE = f"{OUTPUTS_DIR_IN_POD}/dates.json"
 SUMMARY_FILE = f"{OUTPUTS_DIR_IN_POD}/summary.json"
-
-RETRY_EXPRESSION = f"asInt(lastRetry.exitCode) == {int(ExitCode.TEMPORARY)}"
 
 
 def _param(name: str) -> str:
@@ -121,6 +121,11 @@ def step_env(step: str) -> list[m.EnvVar]:
         _secret_env("AWS_SECRET_ACCESS_KEY", S3_SECRET, S3_SECRET_ACCESS_KEY_KEY),
         _config_map_env("AWS_ENDPOINT_URL", ENDPOINT_KEY),
         _config_map_env("AWS_REGION", REGION_KEY),
+        # Named in a failed date's failure record (common/app/failure_records.py).
+        m.EnvVar(
+            name=POD_NAME_ENV,
+            value_from=m.EnvVarSource(field_ref=m.ObjectFieldSelector(field_path="metadata.name")),
+        ),
     ]
     if step == "notify":
         # Optional: without the Secret (or its key) the variable is unset and notify does nothing.
@@ -163,7 +168,7 @@ def _retry_strategy(settings: RenderSettings) -> m.RetryStrategy:
     policy = settings.retry
     return m.RetryStrategy(
         limit=m.IntOrString(str(policy.limit)),  # IntOrString: the schemas accept only a string
-        expression=RETRY_EXPRESSION,
+        expression=retry_expression(),
         backoff=m.Backoff(
             duration=policy.backoff_duration,
             factor=m.IntOrString(str(policy.backoff_factor)),

@@ -9,7 +9,8 @@ Choices that matter in production (DESIGN.md section 7):
   Failed, and the UI's Retry reruns only the failed dates and then merge;
 - a workflow-level mutex keeps the weekly run and a backfill from overlapping; `parallelism`
   bounds the fan-out; failed workflows and their pods stay long enough to be retried;
-- the exit handler always runs notify with `{{workflow.status}}` and `{{workflow.failures}}`.
+- the exit handler always runs notify with `{{workflow.status}}` and `{{workflow.failures}}`
+  (while that list is small; notify reads the steps' failure records first).
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ LABELS = {"app.kubernetes.io/name": PROJECT, "app.kubernetes.io/component": "pip
 WORKFLOW_PARAMETERS: tuple[tuple[str, str, str], ...] = (
     ("first-date", "", "First date to consider (YYYY-MM-DD); empty: config pipeline.first_date."),
     ("last-date", "", "Last date to consider (YYYY-MM-DD); empty: today (UTC)."),
-    ("chunk-size", "1", "Dates per work item; raise it for long backfills to keep nodes few."),
+    (
+        "chunk-size",
+        "",
+        "Dates per work item; empty: config pipeline.chunk_size. Raise it for long backfills.",
+    ),
 )
 
 
@@ -119,14 +124,25 @@ def process_dag() -> DAG:
     )
 
 
+# `{{workflow.failures}}` grows with every failed node. Over 128 KiB of arguments (or of the
+# init container's ARGO_TEMPLATE, which holds them twice) the controller offloads them to a
+# ConfigMap (`createWorkflowPod`, workflowpod.go, v4.0.5), which the release's controller RBAC
+# may not create: the exit handler's pod fails and no one is told. notify takes the failed
+# dates from the steps' failure records; the list only fills in, and is passed while small.
+FAILURES_LIMIT_BYTES = 32768
+FAILURES_OMITTED = f"omitted: over {FAILURES_LIMIT_BYTES} bytes"
+FAILURES_ARG = (
+    f"{{{{=len(workflow.failures) <= {FAILURES_LIMIT_BYTES} ? workflow.failures : "
+    f"'{FAILURES_OMITTED}'}}}}"
+)
+
+
 def exit_handler() -> DAG:
     """Runs after every run, whatever its outcome, and tells the webhook (if any) how it went."""
     notify = Task(
         name="notify",
         template_ref=_ref("notify"),
-        arguments=_args(
-            run_id=RUN_ID, status="{{workflow.status}}", failures="{{workflow.failures}}"
-        ),
+        arguments=_args(run_id=RUN_ID, status="{{workflow.status}}", failures=FAILURES_ARG),
     )
     return DAG(name=EXIT_HANDLER, tasks=[notify])
 

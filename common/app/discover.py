@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -55,14 +56,35 @@ class Plan:
         return cls(**json.loads(raw))
 
 
-def discover(ctx: StepContext, *, first: dt.date, last: dt.date, chunk_size: int = 1) -> Plan:
+def discover(
+    ctx: StepContext,
+    *,
+    first: dt.date,
+    last: dt.date,
+    chunk_size: int = 1,
+    max_items: int | None = None,
+) -> Plan:
     return plan_from_listing(
         ctx,
         list_for_plan(ctx, first, last),
         first=first,
         last=last,
         chunk_size=chunk_size,
+        max_items=max_items,
     )
+
+
+def bounded(
+    work: Mapping[dt.date, object], chunk_size: int, max_items: int | None
+) -> tuple[list[dt.date], list[dt.date]]:
+    """The dates this run takes (the oldest, at most `max_items` work items of `chunk_size`)
+    and the dates it defers to the next run. Each work item is a handful of nodes in the
+    workflow's status; thousands of them no longer fit the workflow object."""
+    dates = sorted(work)
+    if max_items is None or len(dates) <= max_items * chunk_size:
+        return dates, []
+    cut = max_items * chunk_size
+    return dates[:cut], dates[cut:]
 
 
 def list_for_plan(ctx: StepContext, first: dt.date, last: dt.date) -> dict[dt.date, SourceDate]:
@@ -83,8 +105,13 @@ def plan_from_listing(
     first: dt.date,
     last: dt.date,
     chunk_size: int = 1,
+    max_items: int | None = None,
 ) -> Plan:
-    """Decide from the listing and the job-control records; store the plan for merge."""
+    """Decide from the listing and the job-control records; store the plan for merge.
+
+    With `max_items`, dates beyond that many work items are deferred to the next run (said in
+    the log and in the plan's `extra`); job control still lists them as needing work.
+    """
     fingerprints = {d: s.fingerprint for d, s in found.items()}
     in_range = [d for d in fingerprints if first <= d <= last]
     inputs = {d: ctx.inputs_digest(d, fingerprints) for d in in_range}
@@ -97,7 +124,24 @@ def plan_from_listing(
     work = dates_needing_work(
         fingerprints, inputs, records, first=first, last=last, partitions=partitions
     )
-    items = [format_work_item(chunk) for chunk in chunked(sorted(work), chunk_size)]
+    taken, deferred = bounded(work, chunk_size, max_items)
+    items = [format_work_item(chunk) for chunk in chunked(taken, chunk_size)]
+    extra = {"meta_file": "current" if meta_current else "stale"}
+    if deferred:
+        extra.update(deferred_dates=str(len(deferred)), deferred_from=deferred[0].isoformat())
+        log.warning(
+            "%d dates need work, more than %d work items of %d date(s): this run takes %d "
+            "(up to %s) and defers %d (from %s) to the next run; raise --chunk-size "
+            "(pipeline.chunk_size) to take more at once, or use `xetra-etl argo backfill`, "
+            "which submits one run per month",
+            len(work),
+            max_items,
+            chunk_size,
+            len(taken),
+            taken[-1],
+            len(deferred),
+            deferred[0],
+        )
     fresh = source_freshness(ctx, found, first=first, last=last)
     plan = Plan(
         run_id=ctx.run_id,
@@ -105,10 +149,10 @@ def plan_from_listing(
         first_date=first.isoformat(),
         last_date=last.isoformat(),
         items=items,
-        reasons={d.isoformat(): str(r) for d, r in sorted(work.items())},
+        reasons={d.isoformat(): str(work[d]) for d in taken},
         skipped=len(in_range) - len(work),
         source_dates=len(in_range),
-        extra={"meta_file": "current" if meta_current else "stale"},
+        extra=extra,
         source_freshness=fresh.to_dict(),
     )
     ctx.target.put(ctx.layout.plan_key(ctx.run_id), plan.to_json())

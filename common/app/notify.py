@@ -1,5 +1,9 @@
 """Notify: post a JSON summary of a finished workflow to a webhook, if one is configured.
 
+`failed_dates` comes first from the failure records the per-date steps write
+(`failure_records`), whose size does not grow with the run; `{{workflow.failures}}` fills in
+dates without a record (a pod killed before it could write one).
+
 What Argo hands the exit handler as `{{workflow.failures}}` (operator.go `operate`, v4.0.10) is a
 `strconv.Quote`d JSON list of *every* Failed or Error node, in no particular order: for one failed
 date the pod attempt `extract(0)`, the Retry node `extract`, the item DAG
@@ -17,9 +21,11 @@ import logging
 import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from xetra_etl.common.app.context import StepContext
+from xetra_etl.common.app.failure_records import FailureRecord, read_failure_records
 from xetra_etl.common.infra.errors import ObjectNotFoundError, StorageTransientError
 
 log = logging.getLogger(__name__)
@@ -27,11 +33,19 @@ log = logging.getLogger(__name__)
 _ITEM = re.compile(r"^[^()]+\((\d+):(.*)\)$", re.DOTALL)  # process(1:2021-01-05)
 _ATTEMPT = re.compile(r"^([^()]+)\((\d+)\)$")  # extract(0)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+OOM_KILLED = "OOMKilled"  # the terminated reason in "main: OOMKilled (exit code 137)"
 
 
 def parse_failures(text: str) -> list[dict[str, Any]]:
-    """`{{workflow.failures}}`: a quoted JSON list (`"null"` when nothing failed); also unquoted."""
-    value: Any = text
+    """`{{workflow.failures}}`: a quoted JSON list (`"null"` when nothing failed); also unquoted.
+
+    Over 128 KiB the emissary passes `@<file>` holding the argument instead (`@/tmp/argo_arg_N.txt`,
+    cmd/argoexec/commands/emissary.go, v4.0.5): the list is read from that file.
+    """
+    if text.startswith("omitted:"):  # the pipeline passes the list only while it is small
+        log.info("the workflow's failures were not passed (%s): failure records only", text)
+        return []
+    value: Any = _offloaded(text)
     for _ in range(2):
         if not isinstance(value, str) or not value.strip():
             break
@@ -42,6 +56,16 @@ def parse_failures(text: str) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [entry for entry in value if isinstance(entry, dict)]
     return []
+
+
+def _offloaded(text: str) -> str:
+    if not text.startswith("@/"):
+        return text
+    try:
+        return Path(text[1:]).read_text(encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot read the offloaded workflow failures %s: %s", text[1:], exc)
+        return ""
 
 
 def fnv32a(text: str) -> int:
@@ -97,14 +121,53 @@ def failed_dates(failures: list[dict[str, Any]], workflow: str) -> list[dict[str
     return [result[day] for day in sorted(result)]
 
 
+def _with_hint(entry: dict[str, Any]) -> dict[str, Any]:
+    if OOM_KILLED in str(entry.get("message") or ""):
+        step = entry.get("step") or "the step"
+        entry["hint"] = (
+            f"{step} was killed at its memory limit and is not retried: raise its memory limit "
+            "(STEP_RESOURCES in workflows/settings.py, then `make render` and apply)"
+        )
+    return entry
+
+
+def run_failed_dates(
+    ctx: StepContext, failures: list[dict[str, Any]], records: list[FailureRecord]
+) -> list[dict[str, Any]]:
+    """One entry per failed date: from the steps' failure records, else (a pod killed before it
+    could write one: OOM, eviction) from `{{workflow.failures}}`."""
+    result = {
+        r.date: {
+            "date": r.date,
+            "step": r.step,
+            "message": r.message,
+            "pod": r.pod,
+            "exit_code": r.exit_code,
+            "source": "failure-record",
+        }
+        for r in records
+    }
+    for entry in failed_dates(failures, ctx.run_id):
+        result.setdefault(entry["date"], {**entry, "source": "workflow.failures"})
+    return [_with_hint(result[day]) for day in sorted(result)]
+
+
 def summary(ctx: StepContext, *, status: str, failures: Any) -> dict[str, Any]:
     """The webhook payload; `failures` is Argo's list as given, `failed_dates` one per date."""
     raw = failures if isinstance(failures, list) else parse_failures(str(failures or ""))
+    records = [] if status == "Succeeded" else read_failure_records(ctx)
+    dated = run_failed_dates(ctx, raw, records)
+    log.info(
+        "%d failed date(s): %d from failure records, %d from the workflow's failures",
+        len(dated),
+        len(records),
+        len(dated) - len(records),
+    )
     payload: dict[str, Any] = {
         "pipeline": "xetra-etl",
         "run_id": ctx.run_id,
         "status": status,
-        "failed_dates": failed_dates(raw, ctx.run_id),
+        "failed_dates": dated,
         "failures": raw,
     }
     try:

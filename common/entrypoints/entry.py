@@ -22,6 +22,7 @@ from typing import Any
 from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.factory import open_store
 from xetra_etl.common.app.context import StepContext, for_each_date, new_run_id
+from xetra_etl.common.app.failure_records import recording_failures
 from xetra_etl.common.app.reading import DateBars, DateReader
 from xetra_etl.common.domain.dates import date_range_problem, parse_date, parse_work_item
 from xetra_etl.common.domain.source_layout import SourceDate
@@ -312,7 +313,8 @@ def run_date_step(
 
     def action(args: argparse.Namespace, config: Config) -> int:
         ctx = build_context(config, args.run_id)
-        results = for_each_date(ctx, args.dates, lambda day: work(ctx, day))
+        with recording_failures(ctx, step):
+            results = for_each_date(ctx, args.dates, lambda day: work(ctx, day))
         write_output(args.out, {day.isoformat(): vars(r) for day, r in results.items()})
         return 0
 

@@ -59,6 +59,7 @@ class PipelineConfig:
     include_zero_volume_rows: bool = False
     workers: int = 2
     chunk_size: int = 1
+    max_items_per_run: int = 500
     lock_ttl_seconds: int = 3600
 
 
@@ -356,6 +357,7 @@ _CHECKS: dict[tuple[str, str], Any] = {
     ("pipeline", "include_zero_volume_rows"): _bool,
     ("pipeline", "workers"): _int_range(1, 64),
     ("pipeline", "chunk_size"): _int_range(1, 366),
+    ("pipeline", "max_items_per_run"): _int_range(1, 2000),
     ("pipeline", "lock_ttl_seconds"): _int_range(30, 7 * 24 * 3600),
     ("report", "columns"): _report_columns,
     ("logging", "format"): _choice("auto", "json", "text"),

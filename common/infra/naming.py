@@ -46,3 +46,5 @@ def image_ref(step: str, *, registry: str = DEFAULT_REGISTRY, tag: str | None = 
 # Paths inside step containers.
 CONFIG_PATH_IN_POD = "/etc/xetra/config.yaml"
 OUTPUTS_DIR_IN_POD = "/tmp/outputs"
+# The pod's own name, given to each step container through the downward API (in Argo).
+POD_NAME_ENV = "XETRA_POD_NAME"

@@ -15,7 +15,9 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
   `{{workflow.failures}}`; a failed exit handler fails the workflow, as in Argo);
 - `dag` templates: tasks with `depends` (`.Succeeded/.Failed/.Errored/.Skipped/.Omitted/
   .Daemoned`, and `.AnySucceeded/.AllFailed`, which the controller computes for TaskGroups only,
-  `evaluateDependsLogic` in dag.go; `&&`, `||`, `!`, parentheses) or `dependencies`; `failFast`;
+  `evaluateDependsLogic` in dag.go; `&&`, `||`, `!`, parentheses) or `dependencies`; `failFast`
+  in waves (every task whose dependencies are done starts in one pass, as `executeDAG` does; a
+  fan-out's items all run; after a failed wave only Omitted nodes are created);
   `withParam` over a JSON list (an empty list: Skipped; a `null` item: rejected, as
   `processItem` does); nested DAGs; `template` and `templateRef`;
   item node names as `processItem` and `generateNodeName` (operator.go) make them:
@@ -35,8 +37,15 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
 - `retryStrategy` as `processNodeRetries` (operator.go) runs it: a Retry node with `name(0)`,
   `name(1)` children; `limit`; `retryPolicy` (Always when an expression is set, else OnFailure);
   an `expression` over `lastRetry.exitCode` ("-1" when there is none), `lastRetry.status`,
-  `retries`; `backoff.duration/factor/cap`; `backoff.maxDuration` as a deadline from the first
+  `lastRetry.message`, `retries`; `backoff.duration/factor/cap`, waited *before* the policy, the
+  limit and the expression are looked at; `backoff.maxDuration` as a deadline from the first
   attempt's start, which also bounds every later attempt (ARGO_DEADLINE);
+- how a pod that did not succeed ends (`inferFailedReason`, operator.go): main's exit code and
+  terminated reason (`OOMKilled`), a pod message set by Kubernetes (an eviction: Failed), a
+  failed init or wait container (Error), a deleted pod (Error, "pod deleted");
+- `{{workflow.status}}` (Running) and `{{workflow.duration}}` in every template
+  (`setGlobalRuntimeParameters`); the downward API's `metadata.name`; of expression tags only
+  the size guard `{{=len(v) <= N ? v : 'text'}}`;
 - `activeDeadlineSeconds` of a template; all time on a virtual clock (a runner reports how long an
   attempt took), so no test sleeps;
 - pod names as `GeneratePodName` (workflow/util/pod_name.go, v2) derives them;
@@ -49,7 +58,7 @@ Modelled (anything else raises `UnsupportedFeature`, so the double never silentl
 
 Accepted and ignored (they change scheduling, not results): parallelism, synchronization, podGC,
 ttlStrategy, metrics, serviceAccountName, metadata, resources, securityContext, imagePullPolicy.
-Tasks run one at a time in declaration order, so `failFast` acts as it would with parallelism 1.
+Tasks run one at a time on the virtual clock, wave after wave, in declaration order.
 """
 
 from __future__ import annotations
@@ -132,12 +141,25 @@ class ContainerRun:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How one attempt ended. `seconds` is its run time on the virtual clock."""
+    """How one attempt ended. `seconds` is its run time on the virtual clock.
 
-    exit_code: int
+    Besides the main container's exit code, what the kubelet reports for a pod that did not end
+    by itself (read by `inferFailedReason`, operator.go): `reason`, the main container's
+    terminated reason (`OOMKilled` when the kernel killed it at its memory limit);
+    `pod_message`, the message Kubernetes sets on a pod it ends (an eviction: "The node was low
+    on resource: memory. ..."); `container`, which container failed (`init` or `wait` make the
+    attempt an Error); `deleted`, a pod that vanished (node loss: "pod deleted", Error). An
+    `exit_code` of None means main has no terminated state (it never ran).
+    """
+
+    exit_code: int | None
     stdout: str = ""
     stderr: str = ""
     seconds: float = 0.0
+    reason: str = "Error"
+    pod_message: str = ""
+    container: str = "main"
+    deleted: bool = False
 
 
 Runner = Callable[[ContainerRun], RunOutcome]
@@ -201,9 +223,26 @@ _VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _DEPENDS_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?)")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _RETRY_TERM = re.compile(
-    r"\s*(asInt\(lastRetry\.exitCode\)|lastRetry\.exitCode|lastRetry\.status|retries|"
-    r"asInt\(retries\)|true|false|-?\d+|'[^']*'|\"[^\"]*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\))"
+    r"\s*(asInt\(lastRetry\.exitCode\)|lastRetry\.exitCode|lastRetry\.status|"
+    r"lastRetry\.message|retries|asInt\(retries\)|true|false|startsWith|in|-?\d+|'[^']*'|"
+    r"\"(?:[^\"\\]|\\.)*\"|==|!=|<=|>=|<|>|&&|\|\||!|\(|\)|\[|\]|,)"
 )
+
+
+_SIZE_GUARD = re.compile(r"=len\(([\w.]+)\) <= (\d+) \? ([\w.]+) : '([^']*)'")
+
+
+def expression_tag(body: str, variables: Mapping[str, str]) -> str:
+    """`{{=...}}` (util/template/expression_template.go): only the size guard
+    `len(var) <= N ? var : 'text'` is modelled; the result goes in as the string it is."""
+    match = _SIZE_GUARD.fullmatch(body)
+    if not match or match.group(1) != match.group(3):
+        raise UnsupportedFeature(f"expression tag {{{{{body}}}}}")
+    name = match.group(1)
+    if name not in variables:
+        raise WorkflowError(f"unresolved variable {name} in {{{{{body}}}}}")
+    value = variables[name]
+    return value if len(value) <= int(match.group(2)) else match.group(4)
 
 
 def substitute(text: str, variables: Mapping[str, str]) -> str:
@@ -211,6 +250,8 @@ def substitute(text: str, variables: Mapping[str, str]) -> str:
 
     def one(match: re.Match[str]) -> str:
         key = match.group(1)
+        if key.startswith("="):
+            return expression_tag(key, variables)
         if key not in variables:
             raise WorkflowError(f"unresolved variable {{{{{key}}}}} in {text!r}")
         return variables[key]
@@ -241,11 +282,25 @@ def go_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+def go_json(value: Any) -> str:
+    """`json.Marshal` as Go prints it: compact, map keys sorted, `<`, `>`, `&`, U+2028 and
+    U+2029 escaped, other non-ASCII characters as they are."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def item_string(value: Any) -> str:
-    """`Item.String` (pkg/apis/workflow/v1alpha1/item.go): compact JSON, a string unquoted."""
+    """`Item.String` (pkg/apis/workflow/v1alpha1/item.go): `json.Marshal`, then for a string the
+    surrounding quotes dropped (its escapes stay: `a"b` is `a\\"b`), then `jsonutil.Fix`
+    (util/json/fix.go) turns `\\u003c`, `\\u003e`, `\\u0026` back into `<`, `>`, `&`."""
+    text = go_json(value)
     if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        text = text[1:-1]
+    for escaped, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")):
+        text = text.replace(escaped, char)
+    return text
 
 
 def item_label(index: int, item: Any) -> str:
@@ -326,27 +381,40 @@ def evaluate_depends(expr: str, results: Mapping[str, Node], nodes: Mapping[str,
 
 def evaluate_retry_expression(expr: str, scope: Mapping[str, str]) -> bool:
     """The subset of expr-lang that retry expressions use: `lastRetry.exitCode` (a string,
-    "-1" without an exit code), `asInt(...)`, `lastRetry.status`, `retries`, comparisons and
-    boolean operators. Anything else raises `UnsupportedFeature`."""
-    pos, parts = 0, []
+    "-1" without an exit code), `asInt(...)`, `lastRetry.status`, `lastRetry.message`,
+    `retries`, comparisons, `in [..]` over a list literal, `startsWith` between a variable and
+    a string literal, and boolean operators. Anything else raises `UnsupportedFeature`."""
+    pos, parts = 0, list[str]()
     body = expr.strip()
+    starts_with = False
     while pos < len(body):
         match = _RETRY_TERM.match(body, pos)
         if not match:
             raise UnsupportedFeature(f"retry expression {expr!r}")
         token, pos = match.group(1), match.end()
         if token == "asInt(lastRetry.exitCode)":
-            parts.append(str(int(scope["lastRetry.exitCode"])))
-        elif token in ("lastRetry.exitCode", "lastRetry.status", "retries"):
-            parts.append(repr(scope[token]))
+            part = str(int(scope["lastRetry.exitCode"]))
+        elif token in ("lastRetry.exitCode", "lastRetry.status", "lastRetry.message", "retries"):
+            part = repr(scope[token])
         elif token == "asInt(retries)":
-            parts.append(str(int(scope["retries"])))
+            part = str(int(scope["retries"]))
         elif token in ("&&", "||", "!", "true", "false"):
-            parts.append(
-                {"&&": "and", "||": "or", "!": "not", "true": "True", "false": "False"}[token]
-            )
+            part = {"&&": "and", "||": "or", "!": "not", "true": "True", "false": "False"}[token]
+        elif token == "startsWith":
+            if not parts or not parts[-1].startswith(("'", '"')):
+                raise UnsupportedFeature(f"startsWith after a non-string in {expr!r}")
+            parts[-1] = f"({parts[-1]}).startswith("
+            starts_with = True
+            continue
+        elif token.startswith('"'):
+            part = repr(json.loads(token))
         else:
-            parts.append(token)
+            part = token
+        if starts_with:
+            if not part.startswith(("'", '"')):
+                raise UnsupportedFeature(f"startsWith a non-literal in {expr!r}")
+            part, starts_with = parts.pop() + part + ")", False
+        parts.append(part)
     return bool(eval(" ".join(parts), {"__builtins__": {}}))  # literals and operators only
 
 
@@ -365,7 +433,12 @@ def _dependency_names(task: Mapping[str, Any]) -> set[str]:
 
 
 def _item_text(item: Any) -> str:
-    """`{{item}}` as processItem substitutes it: a string as is, anything else as JSON."""
+    """`{{item}}` as processItem substitutes it: a string as is, a number or boolean as
+    `Item.String`, a map or list as `json.Marshal` prints it (escapes kept)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict | list):
+        return go_json(item)
     return item_string(item)
 
 
@@ -426,6 +499,7 @@ class ArgoSim:
         self.failures_value = ""  # the last `{{workflow.failures}}`, as the exit handler saw it
         self._previous: dict[str, Node] = {}
         self._globals: dict[str, str] = {}
+        self._started = 0.0
 
     # -- public API ------------------------------------------------------------------------
     def run(self) -> str:
@@ -498,7 +572,9 @@ class ArgoSim:
 
     def _execute(self) -> str:
         self.nodes = {}
-        self._globals = {"workflow.name": self.name}
+        self._started = self.clock
+        # setGlobalRuntimeParameters (operator.go): status and duration exist for every template.
+        self._globals = {"workflow.name": self.name, "workflow.status": "Running"}
         self._globals.update({f"workflow.parameters.{k}": v for k, v in self.parameters.items()})
         scope = _Scope(self.entry)
         spec = self.entry["spec"]
@@ -529,6 +605,7 @@ class ArgoSim:
     ) -> Node:
         tmpl = scope.template(template_name)
         _check_keys("template", tmpl, TEMPLATE_KEYS)
+        self._globals["workflow.duration"] = f"{self.clock - self._started:f}"
         inputs = self._inputs(tmpl, arguments)
         if "container" in tmpl:
             return self._retried_pod(tmpl, node_name, display, inputs)
@@ -578,36 +655,45 @@ class ArgoSim:
         fail_fast = dag.get("failFast", True)
         results: dict[str, Node] = {}
         pending = list(dag["tasks"])
-        failed = False
+        stopped = False
         while pending:
-            ready = [t for t in pending if _dependency_names(t) <= set(results)]
+            # executeDAG (dag.go) starts, in one pass, every task whose dependencies are done:
+            # a wave. A failure stops only what would start after it (failFast: the DAG is
+            # Failed as soon as a leaf's branch is, assessDAGPhase); the tasks of its own wave
+            # already run and finish, as the fan-out's items do.
+            # Once failFast has failed the DAG, the pass still creates the Omitted nodes below
+            # the failure (executeDAGTask recurses from the leaves), but no new pod.
+            ready = [
+                t
+                for t in pending
+                if _dependency_names(t) <= set(results)
+                and not (stopped and evaluate_depends(_depends_of(t) or "", results, self.nodes))
+            ]
             if not ready:
-                break  # the rest wait on tasks that never started (fail fast)
-            task = ready[0]
-            pending.remove(task)
-            _check_keys("task", task, TASK_KEYS)
-            child = self._task(
-                scope,
-                task,
-                f"{node_name}.{task['name']}",
-                results,
-                local,
-                fail_fast=fail_fast,
-                failed=failed,
-            )
-            if child is None:
-                continue  # fail fast: Argo starts nothing new after a failure; no node at all
-            results[task["name"]] = child
-            node.children.append(child.name)
-            failed = failed or child.phase in (FAILED, ERROR)
+                break
+            failed = False
+            for task in ready:
+                pending.remove(task)
+                _check_keys("task", task, TASK_KEYS)
+                child = self._task(scope, task, f"{node_name}.{task['name']}", results, local)
+                results[task["name"]] = child
+                node.children.append(child.name)
+                failed = failed or child.phase in (FAILED, ERROR)
+            if failed and fail_fast and self._dag_phase(dag["tasks"], results, partial=True):
+                stopped = True
         node.phase = self._dag_phase(dag["tasks"], results)
         node.finished_at = self.clock
         return node
 
     @staticmethod
-    def _dag_phase(tasks: list[Mapping[str, Any]], results: Mapping[str, Node]) -> str:
+    def _dag_phase(
+        tasks: list[Mapping[str, Any]], results: Mapping[str, Node], *, partial: bool = False
+    ) -> str:
         """`assessDAGPhase` (dag.go): the leaf tasks decide; an omitted leaf inherits the phase of
-        the branch it hangs from, a Failed or Error branch wins. Tasks are visited in order."""
+        the branch it hangs from, a Failed or Error branch wins. Tasks are visited in order.
+
+        `partial`: while tasks are still to start, the phase failFast acts on: a leaf whose
+        branch already failed (its descendants would be Omitted), else "" (still running)."""
         depended_on = set().union(*(_dependency_names(t) for t in tasks))
         branch: dict[str, str] = {}
         for task in tasks:
@@ -619,6 +705,9 @@ class ArgoSim:
             else:
                 branch[name] = inherited
         leaves = [t["name"] for t in tasks if t["name"] not in depended_on]
+        if partial:
+            failed = [branch[leaf] for leaf in leaves if branch[leaf] in (FAILED, ERROR)]
+            return failed[0] if failed else ""
         return _worst(branch[leaf] for leaf in leaves)
 
     def _task(
@@ -628,18 +717,13 @@ class ArgoSim:
         task_node: str,
         results: Mapping[str, Node],
         local: Mapping[str, str],
-        *,
-        fail_fast: bool,
-        failed: bool,
-    ) -> Node | None:
+    ) -> Node:
         depends = _depends_of(task)
         if depends and not evaluate_depends(depends, results, self.nodes):
             # executeDAGTask (dag.go): a node of type Skipped in phase Omitted.
             node = Node(task_node, task["name"], "Skipped", "", OMITTED, started_at=self.clock)
             node.message = "omitted: depends condition not met"
             return self._record(node)
-        if failed and fail_fast:
-            return None
         variables = dict(local)
         for dep, dep_node in results.items():
             for key, value in dep_node.outputs.items():
@@ -664,9 +748,9 @@ class ArgoSim:
             return self._record(node)
         group = self._record(Node(task_node, task["name"], "TaskGroup", template_name, SUCCEEDED))
         group.started_at = self.clock
+        # expandTask (dag.go) creates every item's node in one pass; failFast stops none of them
+        # and the TaskGroup's phase is set once all have finished (executeDAGTask).
         for index, item in enumerate(items):
-            if fail_fast and group.phase in (FAILED, ERROR):
-                break  # tasks run one at a time here, so fail fast acts as with parallelism 1
             label = generate_node_name(task["name"], index, labels[index])
             args = self._arguments(task, {**variables, "item": _item_text(item)})
             child_name = f"{task_node.rsplit('.', 1)[0]}.{label}"
@@ -754,10 +838,15 @@ class ArgoSim:
         limit: int | None,
         max_deadline: float | None,
     ) -> str | None:
-        """`processNodeRetries` (operator.go, v4.0.10), in its order of checks: the message the
-        Retry node ends with, or None to start the next attempt (after advancing the clock)."""
+        """`processNodeRetries` (operator.go, v4.0.5 and v4.0.10 alike), in its order of checks:
+        the message the Retry node ends with, or None to start the next attempt.
+
+        The backoff is waited *before* the retry policy, the limit and the expression are looked
+        at: while `now < lastChild.FinishedAt + backoff` (and attempts <= limit) the controller
+        requeues the node with "Backoff for ..." and decides nothing. So an attempt that will
+        not be retried (exit 65) still ends its Retry node only after the first backoff.
+        """
         attempts = len(node.children)
-        wait = 0.0
         if backoff:
             if max_deadline is not None and self.clock >= max_deadline:
                 return "Max duration limit exceeded"
@@ -771,6 +860,8 @@ class ArgoSim:
                 wait = min(wait, parse_duration(backoff["cap"]))
             if max_deadline is not None and last.finished_at + wait > max_deadline:
                 return "Backoff would exceed max duration limit"
+            if limit is not None and attempts <= limit:
+                self.clock = max(self.clock, last.finished_at + wait)
         retry_failed = policy in ("Always", "OnFailure")
         retry_error = policy in ("Always", "OnError")
         if (last.phase == FAILED and not retry_failed) or (last.phase == ERROR and not retry_error):
@@ -778,14 +869,15 @@ class ArgoSim:
         if limit is not None and attempts > limit:
             return "No more retries left"
         if "expression" in strategy:
+            # buildRetryStrategyLocalScope (operator.go)
             scope = {
                 "lastRetry.exitCode": str(last.exit_codes[-1]) if last.exit_codes else "-1",
                 "lastRetry.status": last.phase,
+                "lastRetry.message": last.message,
                 "retries": str(attempts - 1),
             }
             if not evaluate_retry_expression(str(strategy["expression"]), scope):
                 return "retryStrategy.expression evaluated to false"
-        self.clock = max(self.clock, last.finished_at + wait)
         return None
 
     def _pod(
@@ -812,7 +904,7 @@ class ArgoSim:
             for a in [*container.get("command", []), *container.get("args", [])]
         )
         try:
-            env = self._container_env(container, variables)
+            env = self._container_env(container, {**variables, "pod.name": node.pod_name})
         except WorkflowError as exc:  # a missing Secret: the pod never starts
             node.message = str(exc)
             node.finished_at = self.clock
@@ -831,14 +923,15 @@ class ArgoSim:
             return node
         self.clock += outcome.seconds
         node.finished_at = self.clock
-        node.exit_codes.append(outcome.exit_code)
+        # getExitCode (operator.go): main's terminated state, if any. `exit_code` is that of the
+        # failed container: after a failed init main never ran; a failed wait ran after main's 0.
+        main_exit = {"init": None, "wait": 0}.get(outcome.container, outcome.exit_code)
+        if main_exit is not None and not outcome.deleted:
+            node.exit_codes.append(main_exit)
         node.stderr = outcome.stderr
-        if outcome.exit_code != 0:
-            # inferFailedReason (operator.go): the main container's termination message follows.
-            node.message = f"main: Error (exit code {outcome.exit_code})"
-            termination = self._termination_message(run)
-            if termination:
-                node.message += f": {termination}"
+        failure = self._infer_failed_reason(outcome, run)
+        if failure is not None:
+            node.phase, node.message = failure
             return node
         if self._archive_logs(tmpl) and not self.artifact_repository:
             # The wait container cannot save the log: inferFailedReason gives Error although main
@@ -847,6 +940,32 @@ class ArgoSim:
             node.message = f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
             return node
         return self._collect_outputs(tmpl, node, run)
+
+    def _infer_failed_reason(
+        self, outcome: RunOutcome, run: ContainerRun
+    ) -> tuple[str, str] | None:
+        """Phase and message of a pod that did not succeed, as the controller derives them.
+
+        A vanished pod: Error "pod deleted" (`podReconciliation`, operator.go). Otherwise
+        `inferFailedReason` (operator.go): a pod message set by Kubernetes wins (Failed); then
+        init (Error), main (Failed, "main: <reason> (exit code N): <termination message>"),
+        wait (Error). None when main exited 0 and nothing else failed.
+        """
+        if outcome.deleted:
+            return ERROR, "pod deleted"
+        if outcome.pod_message:
+            return FAILED, outcome.pod_message
+        if outcome.container in ("init", "wait"):
+            text = f"{outcome.container}: {outcome.reason} (exit code {outcome.exit_code})"
+            termination = self._termination_message(run)
+            return ERROR, f"{text}: {termination}" if termination else text
+        if outcome.exit_code == 0:
+            return None
+        if outcome.exit_code is None:
+            return ERROR, "Pod failed before main container starts"
+        text = f"main: {outcome.reason} (exit code {outcome.exit_code})"
+        termination = self._termination_message(run)
+        return FAILED, f"{text}: {termination}" if termination else text
 
     def _archive_logs(self, tmpl: Mapping[str, Any]) -> bool:
         """`IsArchiveLogs` (workflowpod.go): controller on > template > workflow > off."""
@@ -883,7 +1002,12 @@ class ArgoSim:
                 env[name] = substitute(str(entry["value"]), variables)
                 continue
             ref: Mapping[str, Any] = next(iter(entry.get("valueFrom", {}).values()), {})
-            if name in self.env:
+            field_path = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            if field_path is not None:  # the downward API; only the pod's name is modelled
+                if field_path != "metadata.name":
+                    raise UnsupportedFeature(f"fieldRef {field_path}")
+                env[name] = variables["pod.name"]
+            elif name in self.env:
                 env[name] = self.env[name]
             elif not ref.get("optional", False):
                 raise WorkflowError(f"CreateContainerConfigError: no value for {name} ({ref})")

@@ -26,6 +26,7 @@ from tests.argo_sim.cluster import (
     minikube_artifact_repository,
 )
 from tests.argo_sim.interpreter import NO_ARTIFACT_REPOSITORY, TERMINATION_LOG
+from tests.workflows.test_workflows_retry import EVICTED
 from xetra_etl.common.app.notify import failed_dates, parse_failures
 from xetra_etl.common.infra.naming import CONFIG_PATH_IN_POD
 from xetra_etl.workflows.render import rendered_files
@@ -39,11 +40,15 @@ MINUTE = 60.0
 
 @dataclass(frozen=True)
 class Play:
-    """How one attempt of a step ends: exit code, virtual run time, termination message."""
+    """How one attempt of a step ends: exit code, virtual run time, termination message, and
+    what Kubernetes reports besides (see `RunOutcome`)."""
 
-    code: int = 0
+    code: int | None = 0
     seconds: float = 1.0
     message: str = ""
+    reason: str = "Error"
+    pod_message: str = ""
+    container: str = "main"
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Steps:
 
     plays: dict[tuple[str, str], list[Play]] = field(default_factory=dict)
     notify_flags: dict[str, str] = field(default_factory=dict)
+    dates: list[str] = field(default_factory=lambda: list(DATES))
 
     def __call__(self, run: ContainerRun) -> RunOutcome:
         step = run.argv[0].removeprefix("xetra-")
@@ -63,12 +69,18 @@ class Steps:
         if play.message:
             Path(run.localize(TERMINATION_LOG)).write_text(play.message)
         if play.code == 0:
-            for flag, value in (("--dates-out", DATES), ("--summary-out", {}), ("--out", {})):
+            for flag, value in (("--dates-out", self.dates), ("--summary-out", {}), ("--out", {})):
                 if flag in flags:
                     out = Path(run.localize(flags[flag]))
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_text(json.dumps(value))
-        return RunOutcome(play.code, seconds=play.seconds)
+        return RunOutcome(
+            play.code,
+            seconds=play.seconds,
+            reason=play.reason,
+            pod_message=play.pod_message,
+            container=play.container,
+        )
 
 
 def _manifests(settings: RenderSettings) -> list[dict[str, Any]]:
@@ -81,11 +93,12 @@ def _sim(
     *,
     settings: RenderSettings | None = None,
     repository: dict[str, Any] | None = None,
+    manifests: list[dict[str, Any]] | None = None,
 ) -> ArgoSim:
     config = tmp_path / "config.yaml"
     config.write_text("source: {uri: x}\n")
     return ArgoSim(
-        _manifests(settings or RenderSettings()),
+        manifests or _manifests(settings or RenderSettings()),
         submit="xetra-etl",
         name=WF,
         work_dir=tmp_path / "work",
@@ -111,8 +124,9 @@ def test_every_step_errors_although_it_exited_zero_when_cluster_has_no_artifact_
     discover = sim.nodes[f"{WF}.discover(0)"]
     assert discover.exit_codes == [0]
     assert discover.message == f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
-    # exit code "0" is not 75: never retried
-    assert sim.nodes[f"{WF}.discover"].message == "retryStrategy.expression evaluated to false"
+    # an Error attempt is retried (a fresh pod may reach the store), here in vain: 4 attempts
+    assert sim.nodes[f"{WF}.discover"].message == "No more retries left"
+    assert sim.nodes[f"{WF}.discover"].exit_codes == [0, 0, 0, 0]
 
 
 def test_first_run_ends_succeeded_when_cluster_is_the_minikube_configuration(
@@ -268,3 +282,121 @@ def test_default_retry_waits_30_60_120_seconds_when_a_step_exits_75(tmp_path: Pa
     assert sim.run() == SUCCEEDED
     starts = [sim.nodes[f"{WF}.process(0:{DATES[0]}).extract({n})"].started_at for n in range(4)]
     assert [b - a for a, b in itertools.pairwise(starts)] == [30, 60, 120]
+
+
+# -- 5. notify's arguments stay small whatever the number of failed dates ----------------------
+MAX_ARG = 131072  # common.MaxEnvVarLen: over it the controller offloads to a ConfigMap
+MANY = [f"2019-{month:02d}-{day:02d}" for month in range(1, 13) for day in range(1, 18)]
+
+
+def _as_it_was(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pipeline as it was: notify given `{{workflow.failures}}` whatever its size."""
+    for doc in manifests:
+        for tmpl in doc["spec"].get("templates", []):
+            for task in tmpl.get("dag", {}).get("tasks", []):
+                for param in task.get("arguments", {}).get("parameters", []):
+                    if task["name"] == "notify" and param["name"] == "failures":
+                        param["value"] = "{{workflow.failures}}"
+    return manifests
+
+
+@pytest.mark.parametrize("as_it_was", [True, False], ids=["plain-failures", "size-guard"])
+def test_notify_arguments_stay_under_the_offload_limit_only_with_the_size_guard(
+    tmp_path: Path, as_it_was: bool
+) -> None:
+    steps = Steps({("extract", day): [Play(65, message=BAD_LINE)] for day in MANY}, dates=MANY)
+    manifests = _manifests(RenderSettings())
+    sim = _sim(
+        tmp_path,
+        steps,
+        manifests=_as_it_was(manifests) if as_it_was else manifests,
+        repository=minikube_artifact_repository(),
+    )
+    assert sim.run() == FAILED
+    args = json.dumps(list(sim.runs[-1].argv))
+    if as_it_was:  # the controller would offload them, and needs to create a ConfigMap for that
+        assert len(args) > MAX_ARG
+        assert len(failed_dates(parse_failures(steps.notify_flags["--failures"]), WF)) == len(MANY)
+    else:  # notify names the dates from the failure records (tests/e2e/test_notify_e2e.py)
+        assert len(args) < MAX_ARG // 4
+        assert steps.notify_flags["--failures"] == "omitted: over 32768 bytes"
+
+
+def test_notify_is_given_the_failures_when_few_dates_failed(tmp_path: Path) -> None:
+    steps = Steps({("extract", DATES[0]): [Play(65, message=BAD_LINE)]})
+    assert _sim(tmp_path, steps, repository=minikube_artifact_repository()).run() == FAILED
+    (entry,) = failed_dates(parse_failures(steps.notify_flags["--failures"]), WF)
+    assert entry["date"] == DATES[0]
+
+
+# -- 6. the backoff is waited before the retry decision ------------------------------------------
+def test_data_error_ends_its_date_only_after_the_first_backoff(tmp_path: Path) -> None:
+    plays = {("extract", DATES[0]): [Play(65, seconds=10, message=BAD_LINE)]}
+    sim = _sim(tmp_path, Steps(plays), repository=minikube_artifact_repository())
+    assert sim.run() == FAILED
+    item = f"{WF}.process(0:{DATES[0]})"
+    attempt, retry = sim.nodes[f"{item}.extract(0)"], sim.nodes[f"{item}.extract"]
+    assert retry.message == "retryStrategy.expression evaluated to false"
+    assert retry.finished_at - attempt.finished_at == 30  # backoff.duration, not at once
+    assert f"{item}.extract(1)" not in sim.nodes
+
+
+# -- 7. what is retried: Error attempts, evictions; not an OOM kill, never 65 -------------------
+OLD_EXPRESSION = "asInt(lastRetry.exitCode) == 75"
+
+
+def _with_expression(manifests: list[dict[str, Any]], expression: str) -> list[dict[str, Any]]:
+    for doc in manifests:
+        for tmpl in doc["spec"].get("templates", []):
+            if "retryStrategy" in tmpl:
+                tmpl["retryStrategy"]["expression"] = expression
+    return manifests
+
+
+def _retry_sim(tmp_path: Path, steps: Steps, *, as_it_was: bool) -> ArgoSim:
+    manifests = _manifests(RenderSettings())
+    if as_it_was:
+        manifests = _with_expression(manifests, OLD_EXPRESSION)
+    return _sim(tmp_path, steps, manifests=manifests, repository=minikube_artifact_repository())
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        Play(137, pod_message=EVICTED),
+        Play(1, container="wait", message="failed to put the log: connection refused"),
+        Play(None, container="init", message="failed to copy argoexec"),
+    ],
+    ids=["evicted", "wait-error", "init-error"],
+)
+@pytest.mark.parametrize("as_it_was", [True, False], ids=["exit-75-only", "now"])
+def test_attempt_a_fresh_pod_can_fix_is_retried_and_the_run_succeeds(
+    tmp_path: Path, first: Play, as_it_was: bool
+) -> None:
+    steps = Steps({("extract", DATES[1]): [first, Play(0)]})
+    sim = _retry_sim(tmp_path, steps, as_it_was=as_it_was)
+    phase = sim.run()
+    assert phase in (FAILED, ERROR) if as_it_was else phase == SUCCEEDED
+    retry = sim.nodes[f"{WF}.process(1:{DATES[1]}).extract"]
+    assert len(retry.children) == (1 if as_it_was else 2)
+
+
+def test_oom_killed_attempt_is_not_retried_and_notify_says_to_raise_the_limit(
+    tmp_path: Path,
+) -> None:
+    steps = Steps({("extract", DATES[1]): [Play(137, reason="OOMKilled"), Play(0)]})
+    sim = _retry_sim(tmp_path, steps, as_it_was=False)
+    assert sim.run() == FAILED
+    item = f"{WF}.process(1:{DATES[1]})"
+    assert sim.nodes[f"{item}.extract(0)"].message == "main: OOMKilled (exit code 137)"
+    assert f"{item}.extract(1)" not in sim.nodes
+    (entry,) = failed_dates(parse_failures(steps.notify_flags["--failures"]), WF)
+    assert entry["message"] == "main: OOMKilled (exit code 137)"
+
+
+@pytest.mark.parametrize("code", [65, 66, 70, 78])
+def test_data_config_and_bug_exits_are_never_retried(tmp_path: Path, code: int) -> None:
+    steps = Steps({("extract", DATES[1]): [Play(code, message=BAD_LINE), Play(0)]})
+    sim = _retry_sim(tmp_path, steps, as_it_was=False)
+    assert sim.run() == FAILED
+    assert len(sim.nodes[f"{WF}.process(1:{DATES[1]}).extract"].children) == 1

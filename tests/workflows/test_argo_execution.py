@@ -156,5 +156,7 @@ def test_bad_source_value_reaches_the_node_message_and_notify_names_the_date_onc
     summary = json.loads(sim.nodes[f"{WF}.onExit.notify"].outputs["summary"])
     (entry,) = summary["failed_dates"]
     assert entry["date"] == "2021-03-10" and entry["step"] == "extract"
-    assert entry["message"] == message
+    # The date's own error line, from extract's failure record; the node message carries it too.
+    assert entry["source"] == "failure-record" and entry["exit_code"] == 65
+    assert message.endswith(f"2021-03-10: {entry['message']}")
     assert entry["pod"] == pod_name(WF, failed[0].name, "extract")

@@ -324,11 +324,15 @@ def test_sim_skips_fan_out_and_still_merges_when_list_is_empty(
     assert sim.phases()["sim-run.collect"] == SUCCEEDED
 
 
-def test_sim_starts_no_new_task_when_dag_fails_fast(tmp_path: Path, control: Path) -> None:
+def test_sim_runs_every_item_of_a_fan_out_when_dag_fails_fast(
+    tmp_path: Path, control: Path
+) -> None:
+    # expandTask (dag.go) creates all items in one pass; failFast stops none of them.
     (control / "a").write_text("65")
     sim = make_sim(tmp_path, control, docs=fake_documents(fail_fast=None))
     assert sim.run() == FAILED
-    assert "sim-run.fan(1:b)" not in sim.nodes
+    assert sim.nodes["sim-run.fan(0:a)"].phase == FAILED
+    assert sim.nodes["sim-run.fan(1:b)"].phase == SUCCEEDED
 
 
 def test_sim_fails_pod_when_output_file_is_missing(tmp_path: Path, control: Path) -> None:

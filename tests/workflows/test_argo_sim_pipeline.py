@@ -105,7 +105,7 @@ def test_pipeline_passes_run_id_and_defaults_when_submitted_without_parameters(
     sim.run()
     discover = steps.calls[0][1]
     assert discover["--first-date"] == "" and discover["--last-date"] == ""
-    assert discover["--chunk-size"] == "1"
+    assert discover["--chunk-size"] == ""  # the config's pipeline.chunk_size applies
     assert {flags["--run-id"] for _, flags in steps.calls} == {WF}
     assert all(flags["--config"] == CONFIG_PATH_IN_POD for _, flags in steps.calls)
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from xetra_etl.common.infra.config import PipelineConfig
 from xetra_etl.workflows.backfill import DateWindow, month_windows
 
 
@@ -59,3 +60,10 @@ def test_month_windows_raise_when_range_is_reversed() -> None:
 
 def test_window_label_names_its_month_when_used_in_workflow_name() -> None:
     assert DateWindow(date(2017, 7, 1), date(2017, 7, 31)).label == "2017-07"
+
+
+def test_backfill_of_the_whole_source_gives_runs_far_below_the_item_bound() -> None:
+    windows = month_windows(date(2017, 6, 26), date(2022, 5, 31))
+    assert len(windows) == 60
+    bound = PipelineConfig(first_date=date(2017, 6, 26)).max_items_per_run
+    assert max((w.last - w.first).days + 1 for w in windows) <= 31 < bound

@@ -14,6 +14,7 @@ from xetra_etl.common.infra.naming import (
     console_script,
     image_ref,
 )
+from xetra_etl.workflows.retry import retry_expression
 
 INPUT_VAR = re.compile(r"\{\{inputs\.parameters\.([a-z-]+)\}\}")
 
@@ -131,11 +132,11 @@ def test_step_sets_requests_and_limits_when_rendered(
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_step_retries_only_transient_exit_code_when_it_fails(
+def test_step_carries_the_one_retry_expression_when_it_fails(
     steps: dict[str, dict[str, Any]], step: str
 ) -> None:
     strategy = steps[step]["retryStrategy"]
-    assert strategy["expression"] == "asInt(lastRetry.exitCode) == 75"
+    assert strategy["expression"] == retry_expression()
     assert isinstance(strategy["limit"], str)
     assert isinstance(strategy["backoff"]["factor"], str)
     assert strategy["backoff"]["duration"]

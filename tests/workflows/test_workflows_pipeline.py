@@ -30,7 +30,8 @@ def main_tasks(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_pipeline_takes_date_range_and_chunk_size_when_submitted(ctx: dict[str, Any]) -> None:
     params = {p["name"]: p["value"] for p in ctx["spec"]["arguments"]["parameters"]}
-    assert params == {"first-date": "", "last-date": "", "chunk-size": "1"}
+    # chunk-size empty: discover takes the config's pipeline.chunk_size unless given at submit
+    assert params == {"first-date": "", "last-date": "", "chunk-size": ""}
 
 
 def test_discover_receives_workflow_parameters_and_run_id_when_started(
@@ -114,7 +115,9 @@ def test_exit_handler_notifies_status_and_failures_when_run_ends(ctx: dict[str, 
     assert _args(notify) == {
         "run-id": "{{workflow.name}}",
         "status": "{{workflow.status}}",
-        "failures": "{{workflow.failures}}",
+        "failures": (
+            "{{=len(workflow.failures) <= 32768 ? workflow.failures : 'omitted: over 32768 bytes'}}"
+        ),
     }
 
 

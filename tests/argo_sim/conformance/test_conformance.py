@@ -54,7 +54,15 @@ class Player:
             Path(local).write_text(content)
         if play.get("message"):
             Path(run.localize(TERMINATION_LOG)).write_text(play["message"])
-        return RunOutcome(int(play.get("code", 0)), seconds=float(play.get("seconds", 0)))
+        code = play.get("code", 0)
+        return RunOutcome(
+            None if code is None else int(code),
+            seconds=float(play.get("seconds", 0)),
+            reason=str(play.get("reason", "Error")),
+            pod_message=str(play.get("podMessage", "")),
+            container=str(play.get("container", "main")),
+            deleted=bool(play.get("deleted", False)),
+        )
 
 
 def _sim(case: dict[str, Any], tmp_path: Path, player: Player) -> ArgoSim:
@@ -86,6 +94,8 @@ def _check(sim: ArgoSim, player: Player, phase: str, expect: dict[str, Any]) -> 
         assert sim.nodes[node].message == message, node
     for node, start in expect.get("started", {}).items():
         assert sim.nodes[node].started_at == start, node
+    for node, finish in expect.get("finished", {}).items():
+        assert sim.nodes[node].finished_at == finish, node
     for node, argv in expect.get("argv", {}).items():
         assert player.argv[node] == argv, node
     if "children" in expect:
