@@ -28,8 +28,8 @@ import pyarrow as pa
 from xetra_etl.common.app.context import StepContext, for_each_date
 from xetra_etl.common.app.extract import StagedAggregates, aggregates_for
 from xetra_etl.common.app.load import write_report
-from xetra_etl.common.app.transform import needs_previous_close, report_for
-from xetra_etl.common.domain.dates import lookback_start, lookback_window
+from xetra_etl.common.app.transform import report_for
+from xetra_etl.common.domain.dates import lookback_start
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.infra import logs
@@ -37,7 +37,6 @@ from xetra_etl.common.infra.errors import (
     DateFailedError,
     ExitCode,
     PreviousCloseUnknownError,
-    XetraEtlError,
 )
 
 log = logging.getLogger(__name__)
@@ -219,19 +218,15 @@ class Batches:
             raise
 
     def _transform_load(self, day: dt.date) -> None:
-        window_dates = lookback_window(day, self.source_dates, self.lookback)
         aggregates, meta = self.aggregates[day]
-        window = {}
-        if needs_previous_close(aggregates):
-            window = {d: self._window_aggregates(d) for d in window_dates}
         with logs.step_context("transform"):
-            rows, report_meta = report_for(
+            rows, report_meta, _ = report_for(
                 self.ctx,
-                self.listing[day],
+                self.listing,
+                day,
                 aggregates=aggregates,
                 own_meta=meta,
-                window=window,
-                window_fingerprints={d: self.listing[d].fingerprint for d in window_dates},
+                aggregates_of=self._window_aggregates,
                 started_at=self.started[day],
             )
         write_report(self.ctx, day, rows, report_meta)
@@ -242,12 +237,7 @@ class Batches:
         if day not in self.aggregates:
             with self.loading:  # one thread loads a window date that several dates share
                 if day not in self.aggregates:
-                    try:
-                        self.aggregates[day] = aggregates_for(
-                            self.ctx, self.listing[day], self.staged
-                        )
-                    except XetraEtlError as exc:
-                        raise PreviousCloseUnknownError(day, exc) from exc
+                    self.aggregates[day] = aggregates_for(self.ctx, self.listing[day], self.staged)
         return self.aggregates[day][0]
 
     def _forget_before(self, day: dt.date) -> None:
