@@ -14,11 +14,12 @@ import io
 import mmap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pv
 
+from xetra_etl.common.adapters.storage.base import Stream
 from xetra_etl.common.domain.report import BAR_SCHEMA
 from xetra_etl.common.domain.rules import first_broken_row
 from xetra_etl.common.infra.errors import SourceDataError
@@ -36,16 +37,6 @@ PARSED_TYPES: dict[str, pa.DataType] = {
     "traded_volume": pa.int64(),
 }
 _BOM = b"\xef\xbb\xbf"
-
-
-class Stream(Protocol):
-    """An object opened for reading once, like `open(path, "rb", buffering=0)`."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def readinto(self, buffer: memoryview, /) -> int | None: ...
-
-    def close(self) -> None: ...
 
 
 def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date) -> pa.Table:

@@ -56,6 +56,21 @@ def test_get_raises_object_not_found_when_key_missing(store: ObjectStore) -> Non
     assert store.location("absent") in str(caught.value)
 
 
+def test_open_object_gives_the_whole_body_once_as_bytes_or_a_stream(store: ObjectStore) -> None:
+    store.put("dir/a.csv", b"ISIN\nX\n")
+
+    body = store.open_object("dir/a.csv")
+    if isinstance(body, bytes):
+        data = body
+    else:
+        data = body.read()
+        body.close()
+
+    assert data == b"ISIN\nX\n"
+    with pytest.raises(ObjectNotFoundError):
+        store.open_object("dir/absent.csv")
+
+
 def test_get_raises_object_not_found_when_store_is_empty(store: ObjectStore) -> None:
     with pytest.raises(ObjectNotFoundError):
         store.get("nothing/here")

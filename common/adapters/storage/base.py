@@ -31,10 +31,23 @@ class Blob:
     etag: str
 
 
+class Stream(Protocol):
+    """An object opened for reading once, like `open(path, "rb", buffering=0)`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 class ObjectStore(Protocol):
     """What the application needs of a store, and nothing more."""
 
     uri: str
+    # True when a read does not wait on the network (a directory): a reader opens the objects
+    # one after another instead of fetching a few ahead on other threads.
+    local: bool
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
         """Objects whose key starts with `prefix`, in key order, after `start_after`."""
@@ -42,6 +55,11 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> Blob:
         """The object's bytes and ETag; ObjectNotFoundError when it does not exist."""
+        ...
+
+    def open_object(self, key: str) -> bytes | Stream:
+        """The object's body for a reader that reads it once: its bytes, or an open stream that
+        the caller reads (into its own buffer, no copy before) and closes."""
         ...
 
     def put(

@@ -30,6 +30,8 @@ def _etag(stat: os.stat_result) -> str:
 
 
 class LocalStore:
+    local = True
+
     def __init__(
         self, root: str | os.PathLike[str], *, durable: bool = True, scratch: str = DEFAULT_SCRATCH
     ) -> None:

@@ -120,6 +120,8 @@ def _shared_loader() -> botocore.loaders.Loader:
 
 
 class S3Store:
+    local = False
+
     def __init__(
         self,
         bucket: str,
@@ -162,6 +164,9 @@ class S3Store:
             return Blob(response["Body"].read(), response["ETag"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, "reading", self.location(key)) from exc
+
+    def open_object(self, key: str) -> bytes:
+        return self.get(key).data
 
     def put(
         self,

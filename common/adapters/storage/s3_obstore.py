@@ -59,6 +59,8 @@ T = TypeVar("T")
 
 
 class ObstoreS3Store:
+    local = False
+
     def __init__(
         self,
         bucket: str,
@@ -102,7 +104,7 @@ class ObstoreS3Store:
         data, etag = self._get(key)
         return Blob(bytes(data), etag)
 
-    def read(self, key: str) -> Body:
+    def open_object(self, key: str) -> Body:
         """The object's bytes as obstore holds them, for a reader that copies them once."""
         return Body(self._get(key)[0])
 
