@@ -11,12 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from xetra_etl.common.infra.errors import (
-    ObjectNotFoundError,
-    PreconditionFailedError,
-    XetraEtlError,
-)
-
 
 @dataclass(frozen=True, order=True)
 class ObjectInfo:
@@ -88,11 +82,3 @@ class ObjectStore(Protocol):
 
 def join_key(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
-
-
-def write_error(error: XetraEtlError, location: str, *, if_match: str | None) -> XetraEtlError:
-    """The error of a failed S3 write: If-Match on a missing key is a lost condition, whether the
-    server answers 404 (AWS, moto) or 412 (SeaweedFS)."""
-    if if_match is not None and isinstance(error, ObjectNotFoundError):
-        return PreconditionFailedError(f"{location} does not exist")
-    return error

@@ -28,10 +28,9 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key, write_error
+from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key
+from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
-    ObjectNotFoundError,
-    PreconditionFailedError,
     StorageError,
     StorageTransientError,
     XetraEtlError,
@@ -39,22 +38,6 @@ from xetra_etl.common.infra.errors import (
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-_TRANSIENT = {
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "RequestTimeout",
-    "RequestTimeTooSkewed",
-    "InternalError",
-    "ServiceUnavailable",
-    "500",
-    "502",
-    "503",
-    "504",
-}
 
 
 def _retry_mode() -> Literal["legacy", "standard", "adaptive"]:
@@ -151,19 +134,15 @@ class S3Store:
         if start_after:
             kwargs["StartAfter"] = root + start_after  # a plain string, trailing "/" kept
         paginator = self.client.get_paginator("list_objects_v2")
-        try:
+        with _translated("listing", self.location(prefix)):
             for page in paginator.paginate(**kwargs):
                 for item in page.get("Contents", []):
                     yield ObjectInfo(item["Key"][strip:], item["Size"], item["ETag"])
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "listing", self.location(prefix)) from exc
 
     def get(self, key: str) -> Blob:
-        try:
+        with _translated("reading", self.location(key)):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             return Blob(response["Body"].read(), response["ETag"])
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "reading", self.location(key)) from exc
 
     def open_object(self, key: str) -> bytes:
         return self.get(key).data
@@ -181,18 +160,18 @@ class S3Store:
             kwargs["IfMatch"] = if_match
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
-        try:
+        with _translated("writing", self.location(key), if_match=if_match):
             return str(self.client.put_object(**kwargs)["ETag"])
-        except (ClientError, BotoCoreError) as exc:
-            location = self.location(key)
-            error = _translate(exc, "writing", location)
-            raise write_error(error, location, if_match=if_match) from exc
 
     def delete(self, key: str) -> None:
-        try:
+        with _translated("deleting", self.location(key)):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "deleting", self.location(key)) from exc
+
+
+def _translated(
+    verb: str, location: str, *, if_match: str | None = None
+) -> contextlib.AbstractContextManager[None]:
+    return translated(_translate, (ClientError, BotoCoreError), verb, location, if_match=if_match)
 
 
 def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
@@ -202,16 +181,7 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-        message = error.get("Message") or code
-        if code in _NOT_FOUND or (status == "404" and code != "NoSuchBucket"):
-            return ObjectNotFoundError(location)
-        if code in _PRECONDITION or status in {"412", "409"}:
-            return PreconditionFailedError(f"{doing}: condition not met ({code})")
-        if code in _TRANSIENT or status.startswith("5"):
-            return StorageTransientError(
-                f"{doing}: {message} ({code}), still failing after retries"
-            )
-        return StorageError(f"{doing}: {message} ({code})")
+        return answer_error(doing, location, code, status, error.get("Message") or code)
     if isinstance(exc, NoCredentialsError):
         return StorageError(
             f"{doing}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
