@@ -16,7 +16,6 @@ from pathlib import Path
 
 from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo
 from xetra_etl.common.infra.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
-from xetra_etl.common.infra.faults import crash_point
 
 # Temporary files and the lock live in a scratch folder of the store, which listings skip; the
 # pipeline puts it under the target's staging prefix so nothing is written outside its prefixes.
@@ -139,9 +138,7 @@ class LocalStore:
             fd, tmp = tempfile.mkstemp(dir=scratch, prefix="put-")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data[: len(data) // 2])
-                    crash_point("store:half-written")
-                    handle.write(data[len(data) // 2 :])
+                    handle.write(data)
                     if self.durable:
                         handle.flush()
                         os.fsync(handle.fileno())
