@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xetra_etl.common.adapters.sourceio import (
+from xetra_etl.common.adapters.source_csv import (
     JoinedObjects,
     join_objects,
     line_of_row,

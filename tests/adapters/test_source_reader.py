@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from xetra_etl.common.adapters.catalog import list_source_dates
+from xetra_etl.common.adapters.source_csv import read_bars
 from xetra_etl.common.adapters.source_reader import SourceReader
-from xetra_etl.common.adapters.sourceio import read_bars
 from xetra_etl.common.adapters.storage import ObjectStore
 from xetra_etl.common.app.reading import DateBars
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES

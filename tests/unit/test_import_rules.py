@@ -43,7 +43,7 @@ _CONCRETE_ADAPTERS = (
     "xetra_etl.common.adapters.storage.s3",
     "xetra_etl.common.adapters.storage.local",
     "xetra_etl.common.adapters.storage.factory",
-    "xetra_etl.common.adapters.sourceio",
+    "xetra_etl.common.adapters.source_csv",
     "xetra_etl.common.adapters.source_reader",
     "boto3",
     "botocore",
@@ -180,11 +180,11 @@ def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path:
 def test_the_application_may_not_import_a_concrete_adapter(tmp_path: Path) -> None:
     (tmp_path / "common" / "app").mkdir(parents=True)
     (tmp_path / "common" / "app" / "x.py").write_text(
-        "from xetra_etl.common.adapters import sourceio\n"
+        "from xetra_etl.common.adapters import source_csv\n"
         "from xetra_etl.common.adapters.storage.base import ObjectStore\n",
         encoding="utf-8",
     )
     assert breaches(rule_for("common/app"), tmp_path) == {
-        "common/app/x.py imports xetra_etl.common.adapters.sourceio:"
+        "common/app/x.py imports xetra_etl.common.adapters.source_csv:"
         " the application sees only interfaces"
     }

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from xetra_etl.common.adapters import sourceio
-from xetra_etl.common.adapters.sourceio import Stream, join_objects, read_bars
+from xetra_etl.common.adapters import source_csv
+from xetra_etl.common.adapters.source_csv import join_objects, read_bars
+from xetra_etl.common.adapters.storage.base import Stream
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.infra.errors import ExitCode, SourceDataError
 
@@ -161,7 +162,7 @@ def test_a_header_without_a_mapped_column_is_not_joined() -> None:
 def test_streamed_objects_join_like_their_bytes(
     head: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    monkeypatch.setattr(sourceio, "_HEAD", head)
+    monkeypatch.setattr(source_csv, "_HEAD", head)
     big = HEADER + MINIMAL * 2000  # longer than any head: the rest is read in place
     objects = [*DATE_OBJECTS, b"  \n\n", big]
     opened: list[Stream] = []
