@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 Records = dict[dt.date, tuple[DateRecord, str]]
 
 
-class JobStore:
+class DateRecords:
+    """The date records in the target (one object per date) and the meta file built from them."""
+
     def __init__(self, store: ObjectStore, layout: TargetLayout) -> None:
         self.store = store
         self.layout = layout

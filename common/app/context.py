@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from xetra_etl.common.adapters.jobstore import JobStore
+from xetra_etl.common.adapters.jobstore import DateRecords
 from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
 from xetra_etl.common.app.reading import DateReader
@@ -45,11 +45,11 @@ class StepContext:
     run_id: str
     reader: DateReader  # of `source`
     layout: TargetLayout = field(init=False)
-    jobs: JobStore = field(init=False)
+    jobs: DateRecords = field(init=False)
 
     def __post_init__(self) -> None:
         self.layout = TargetLayout.from_config(self.config.target)
-        self.jobs = JobStore(self.target, self.layout)
+        self.jobs = DateRecords(self.target, self.layout)
 
     @property
     def extract_settings(self) -> str:
