@@ -50,7 +50,7 @@ class SourceReader:
         self.columns: Mapping[str, str] = config.columns
         self._pool = _ReadPool(config.read_workers)
         # Per worker thread: the buffer a date's objects are joined in, reused from date to date
-        # (a fresh one per date cost ~5,600 page faults: most of a run's faults, in the profile).
+        # (a fresh one per date made most of a run's page faults).
         self._buffers = threading.local()
         self._lock = threading.Lock()
         self._reading = 0  # dates being read right now, by any thread

@@ -42,7 +42,7 @@ from xetra_etl.common.infra.errors import (
 log = logging.getLogger(__name__)
 
 # Dates extracted before the batch is transformed and loaded. Bounds what is held in memory
-# (a date's aggregates are ~200 KB at 3,000 securities) and costs one pause per batch.
+# (a batch's aggregates, small beside a date's source) and costs one pause per batch.
 BATCH_DATES = 64
 # How long Ctrl-C waits for the steps under way (a date's step takes a fraction of this).
 STOP_GRACE_SECONDS = 0.8

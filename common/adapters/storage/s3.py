@@ -83,8 +83,8 @@ def make_client(
 
 def _parse_timestamp(value: Any) -> Any:
     """A timestamp of an answer: ISO 8601 ones (every listed object's LastModified) by the
-    standard library, the rest (HTTP dates) by botocore. Its general parser (dateutil) was the
-    largest part of a listing's CPU, for a value the store never reads (README, Performance)."""
+    standard library, the rest (HTTP dates) by botocore. Its general parser (dateutil) cost a
+    listing more than anything else, for a value the store never reads."""
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             return dt.datetime.fromisoformat(value)
@@ -95,8 +95,8 @@ def _parse_timestamp(value: Any) -> Any:
 def _shared_loader() -> botocore.loaders.Loader:
     """One model loader for every client of the process.
 
-    Each session otherwise parses the S3 service model and endpoint rules again: ~11 MB of
-    Python objects per client (tracemalloc), and a process may have a client per endpoint.
+    Each session otherwise parses the S3 service model and endpoint rules again, megabytes of
+    Python objects per client, and a process may have a client per endpoint.
     Credentials are still resolved per client, from the standard chain.
     """
     return botocore.loaders.create_loader()

@@ -1,8 +1,8 @@
 """S3 (or any S3-compatible endpoint) as an object store, through obstore (Rust's object_store).
 
 The store of every process that has obstore (the data images, a development install): a GET
-costs about half of botocore's CPU, and with keys in the environment no botocore is imported at
-all (README, Performance). The control images have no obstore and use the botocore store
+costs less CPU than botocore's, and with keys in the environment no botocore is imported at all
+(docs/performance.md). The control images have no obstore and use the botocore store
 (`s3.py`); one contract suite holds both to the same behaviour.
 
 Configured as the botocore store is:
