@@ -158,6 +158,12 @@ def test_a_header_without_a_mapped_column_is_not_joined() -> None:
     assert joined is None and rest == objects
 
 
+def test_an_empty_object_before_an_unjoinable_header_still_comes_back_in_its_place() -> None:
+    objects = [b"", HEADER.replace(b"EndPrice", b"ClosePrice") + MINIMAL, HEADER + MINIMAL]
+    joined, rest = join_objects(objects, columns=XETRA_HEADER_NAMES)
+    assert joined is None and rest == objects  # one per object: the careful path names each
+
+
 @pytest.mark.parametrize("head", [4, 64, 1 << 16])
 def test_streamed_objects_join_like_their_bytes(
     head: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
