@@ -28,6 +28,15 @@ def _etag(stat: os.stat_result) -> str:
     return f"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"
 
 
+def _object_info(key: str, entry: os.DirEntry[str]) -> Iterator[ObjectInfo]:
+    """The listing's entry for a file, or nothing when it vanished since the directory was read."""
+    try:
+        stat = entry.stat()
+    except FileNotFoundError:
+        return
+    yield ObjectInfo(key, stat.st_size, _etag(stat))
+
+
 class LocalStore:
     local = True
 
@@ -79,20 +88,20 @@ class LocalStore:
             for e in entries
         )
         for key, entry in named:
-            if key.endswith("/"):
-                if key.rstrip("/") == self.scratch:
-                    continue
-                if not (key.startswith(prefix) or prefix.startswith(key)):
-                    continue
-                if key <= start_after and not start_after.startswith(key):
-                    continue  # every key inside sorts before start_after
+            if not key.endswith("/"):
+                if key.startswith(prefix) and key > start_after:
+                    yield from _object_info(key, entry)
+            elif self._may_hold(key, prefix, start_after):
                 yield from self._walk(Path(entry.path), key.rstrip("/"), prefix, start_after)
-            elif key.startswith(prefix) and key > start_after:
-                try:
-                    stat = entry.stat()
-                except FileNotFoundError:
-                    continue
-                yield ObjectInfo(key, stat.st_size, _etag(stat))
+
+    def _may_hold(self, folder: str, prefix: str, start_after: str) -> bool:
+        """Whether `folder` (a key ending in `/`) may hold keys the listing wants."""
+        if folder.rstrip("/") == self.scratch:
+            return False
+        if not (folder.startswith(prefix) or prefix.startswith(folder)):
+            return False
+        # Otherwise every key inside sorts at or before start_after.
+        return folder > start_after or start_after.startswith(folder)
 
     def get(self, key: str) -> Blob:
         with self._open(key) as handle:
