@@ -44,7 +44,7 @@ demo: $(DEMO_STAMP)
 	rm -rf demo
 	$(BIN)/xetra-etl demo-data --out demo/source --first-date 2024-03-04 --days 12
 	XETRA_LOG_FORMAT=text $(BIN)/xetra-etl run --config config/demo.yaml --last-date $(DEMO_LAST_DATE)
-	$(BIN)/xetra-etl status --config config/demo.yaml
+	$(BIN)/xetra-etl status --config config/demo.yaml --last-date $(DEMO_LAST_DATE)
 	$(BIN)/xetra-etl show --config config/demo.yaml --rows 8
 
 ## shell: a subshell with the venv activated (xetra-etl on the PATH); `exit` leaves it

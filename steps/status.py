@@ -7,12 +7,11 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from xetra_etl.common.adapters.catalog import (
     list_partitions,
     list_planned_source_dates,
-    list_source_dates,
 )
 from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.domain.freshness import Freshness
@@ -74,18 +73,14 @@ def redo_reason(record: DateRecord, partition: set[PartitionFile] | None) -> str
     return str(problem) if problem else ""
 
 
-def pending_dates(
-    ctx: StepContext, first: dt.date, last: dt.date, records: Mapping[dt.date, object]
-) -> list[dt.date]:
-    """Source dates in [first, last] without a record: never started (a run was stopped before
-    them, or has not come yet). A source that cannot be listed leaves them unknown, with a
-    warning: job control is still worth showing."""
+def source_dates(ctx: StepContext, first: dt.date, last: dt.date) -> list[dt.date] | str:
+    """The source dates in [first, last], listed once for the pending dates and the freshness
+    line; or why the source cannot be listed: job control is still worth showing."""
     try:
-        found = list_planned_source_dates(ctx.source, first, last)
+        return sorted(list_planned_source_dates(ctx.source, first, last))
     except XetraEtlError as exc:
         log.warning("pending dates unknown: %s", exc)
-        return []
-    return sorted(day for day in found if day not in records)
+        return f"{ctx.source.uri} cannot be listed: {exc}"
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
@@ -99,7 +94,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.format == "csv":
         sys.stdout.write(render_meta(records).decode())
         return 0
-    pending = pending_dates(ctx, first, last, records)
+    found = source_dates(ctx, first, last)
+    # Source dates in range without a record: never started (a run was stopped before them,
+    # or has not come yet).
+    pending = [day for day in found if day not in records] if isinstance(found, list) else []
     if args.format == "json":
         rows = [
             {**json.loads(record.to_json()), "reason": reasons[day]}
@@ -142,20 +140,19 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             f"; {touched} done with a partition missing or changed (the next run redoes them)"
         )
     lines.append(summary)
-    lines.append(f"source: {freshness_line(ctx)}")
+    lines.append(f"source: {freshness_line(ctx, found, first, last)}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
-def freshness_line(ctx: StepContext) -> str:
-    """The source's newest date from pipeline.first_date to today, and its age (the source
-    may be out of reach where job control is not: then say so, status still answers)."""
-    first, today = ctx.config.pipeline.first_date, dt.datetime.now(dt.UTC).date()
-    try:
-        dates = list_source_dates(ctx.source, first, today)
-    except XetraEtlError as exc:
-        return f"{ctx.source.uri} cannot be listed: {exc}"
-    fresh = Freshness.of(dates, since=first, as_of=today, rule=ctx.config.source.freshness)
+def freshness_line(
+    ctx: StepContext, found: list[dt.date] | str, first: dt.date, last: dt.date
+) -> str:
+    """The source's newest date in [first, last] and its age on `last` (today by default), as
+    `check` and `run` count it."""
+    if isinstance(found, str):
+        return found
+    fresh = Freshness.of(found, since=first, as_of=last, rule=ctx.config.source.freshness)
     return f"{ctx.source.uri}: {fresh.describe()}"
 
 

@@ -89,6 +89,16 @@ def test_status_shows_the_newest_source_date_and_its_age(local_place: Place) -> 
     assert f"newest source date {LAST}, {STALE_DAYS} days old on {TODAY}" in last_line
 
 
+def test_status_counts_the_source_age_to_its_last_date_as_run_and_check_do(
+    local_place: Place,
+) -> None:
+    config = local_place.write_config()
+    assert local_place.cli("run", "--config", str(config), "--last-date", str(LAST)).returncode == 0
+    result = local_place.cli("status", "--config", str(config), "--last-date", str(LAST))
+    assert result.returncode == 0, result.stderr
+    assert f"newest source date {LAST}, 0 days old on {LAST}" in result.stdout.splitlines()[-1]
+
+
 def test_discover_summary_carries_the_source_freshness_for_notify(local_place: Place) -> None:
     config = local_place.write_config(source={"freshness": {"warn_after_days": 2}})
     summary_path = local_place.tmp / "out" / "summary.json"
