@@ -18,7 +18,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
 from xetra_etl.common.domain.jobcontrol import DateRecord, parse_meta, render_meta
 from xetra_etl.common.infra.errors import (
@@ -26,6 +25,7 @@ from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from xetra_etl.common.ports import ObjectStore
 
 log = logging.getLogger(__name__)
 

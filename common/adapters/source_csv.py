@@ -19,11 +19,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pv
 
-from xetra_etl.common.adapters.storage.base import Stream
 from xetra_etl.common.domain.report import BAR_SCHEMA
 from xetra_etl.common.domain.rules import first_broken_row
 from xetra_etl.common.infra.errors import SourceDataError
 from xetra_etl.common.kernels import not_hh_mm
+from xetra_etl.common.ports import Stream
 
 # What the parse makes of each mapped column (`BAR_SCHEMA` and the date, still as text).
 PARSED_TYPES: dict[str, pa.DataType] = {

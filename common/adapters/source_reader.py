@@ -31,8 +31,6 @@ from xetra_etl.common.adapters.source_csv import (
     parse_csv,
     read_bars,
 )
-from xetra_etl.common.adapters.storage.base import ObjectStore, Stream
-from xetra_etl.common.app.reading import DateBars
 from xetra_etl.common.domain.report import BAR_SCHEMA
 from xetra_etl.common.domain.rules import first_broken_row
 from xetra_etl.common.domain.source_layout import SourceDate
@@ -40,6 +38,7 @@ from xetra_etl.common.infra.config import SourceConfig
 from xetra_etl.common.infra.errors import SourceDataError
 from xetra_etl.common.infra.faults import crash_point
 from xetra_etl.common.kernels import first_rows_of_minutes, hh_mm_minutes, not_hh_mm, quick_check
+from xetra_etl.common.ports import DateBars, ObjectStore, Stream
 
 
 class SourceReader:

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from xetra_etl.common.adapters.jobstore import DateRecords
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
-from xetra_etl.common.app.reading import DateReader
 from xetra_etl.common.domain.jobcontrol import (
     extract_settings_digest,
     inputs_digest,
@@ -23,6 +21,7 @@ from xetra_etl.common.domain.jobcontrol import (
 from xetra_etl.common.infra.config import Config
 from xetra_etl.common.infra.errors import DateFailedError, ExitCode, XetraEtlError
 from xetra_etl.common.infra.logs import date_context
+from xetra_etl.common.ports import DateReader, ObjectStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.domain.dates import date_range
 from xetra_etl.common.domain.isin import check_digit
+from xetra_etl.common.ports import ObjectStore
 
 log = logging.getLogger(__name__)
 

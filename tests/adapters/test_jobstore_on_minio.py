@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from xetra_etl.common.adapters.jobstore import DateRecords, RunLock
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
 from xetra_etl.common.domain.jobcontrol import DateRecord, State
@@ -24,6 +23,7 @@ from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from xetra_etl.common.ports import ObjectStore
 
 DAY = dt.date(2021, 1, 5)
 LAYOUT = TargetLayout("reports/daily", "_meta", "_staging", "_runs")

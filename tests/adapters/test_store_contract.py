@@ -16,7 +16,6 @@ import pytest
 
 from tests.s3servers import StoreTarget
 from xetra_etl.common.adapters.storage import ObjectStore
-from xetra_etl.common.adapters.storage.base import Blob
 from xetra_etl.common.infra.errors import (
     ExitCode,
     InputMissingError,
@@ -24,6 +23,7 @@ from xetra_etl.common.infra.errors import (
     PreconditionFailedError,
     XetraEtlError,
 )
+from xetra_etl.common.ports import Blob
 
 # ---------------------------------------------------------------------------------------------
 # Reading and writing

@@ -66,8 +66,19 @@ class ImportRule:
 RULES = (
     ImportRule(
         "common/domain",
-        (*_NO_IO, *_OUTER_LAYERS, "xetra_etl.common.infra", "xetra_etl.common.kernels"),
+        (
+            *_NO_IO,
+            *_OUTER_LAYERS,
+            "xetra_etl.common.ports",
+            "xetra_etl.common.infra",
+            "xetra_etl.common.kernels",
+        ),
         "the domain is pure: no I/O, no YAML, nothing of the layers around it",
+    ),
+    ImportRule(
+        "common/ports.py",
+        (*_NO_IO, *_OUTER_LAYERS, "xetra_etl.common.infra", "xetra_etl.common.kernels"),
+        "the ports say what the application needs of the world, in the domain's terms alone",
     ),
     ImportRule(
         "common/kernels.py",
@@ -76,7 +87,7 @@ RULES = (
     ),
     ImportRule(
         "common/infra",
-        _OUTER_LAYERS,
+        (*_OUTER_LAYERS, "xetra_etl.common.ports"),
         "infrastructure serves every layer, so it depends on none of them",
     ),
     ImportRule(
@@ -91,8 +102,18 @@ RULES = (
     ),
     ImportRule(
         "common/adapters",
-        ("xetra_etl.common.entrypoints", "xetra_etl.steps", "xetra_etl.workflows"),
-        "adapters are wired by the entry points, never the other way round",
+        (
+            "xetra_etl.common.app",
+            "xetra_etl.common.entrypoints",
+            "xetra_etl.steps",
+            "xetra_etl.workflows",
+        ),
+        "adapters implement the ports; the application uses them, never the other way round",
+    ),
+    ImportRule(
+        "common/entrypoints",
+        ("xetra_etl.steps", "xetra_etl.workflows"),
+        "the entry points wire the layers for the step commands, which call them",
     ),
     ImportRule(
         ".",

@@ -9,9 +9,9 @@ import pytest
 
 from xetra_etl.common.adapters import source_csv
 from xetra_etl.common.adapters.source_csv import join_objects, read_bars
-from xetra_etl.common.adapters.storage.base import Stream
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.infra.errors import ExitCode, SourceDataError
+from xetra_etl.common.ports import Stream
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (

@@ -14,8 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo
 from xetra_etl.common.infra.errors import ObjectNotFoundError, PreconditionFailedError, StorageError
+from xetra_etl.common.ports import Blob, ObjectInfo
 
 # Temporary files and the lock live in a scratch folder of the store, which listings skip; the
 # pipeline puts it under the target's staging prefix so nothing is written outside its prefixes.

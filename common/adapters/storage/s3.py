@@ -28,13 +28,14 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key
+from xetra_etl.common.adapters.storage.base import join_key
 from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
     StorageError,
     StorageTransientError,
     XetraEtlError,
 )
+from xetra_etl.common.ports import Blob, ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

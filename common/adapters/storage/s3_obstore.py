@@ -41,7 +41,7 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store as RustS3Store
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key
+from xetra_etl.common.adapters.storage.base import join_key
 from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
@@ -50,6 +50,7 @@ from xetra_etl.common.infra.errors import (
     StorageTransientError,
     XetraEtlError,
 )
+from xetra_etl.common.ports import Blob, ObjectInfo
 
 if TYPE_CHECKING:
     import botocore.credentials
