@@ -45,6 +45,7 @@ _CONCRETE_ADAPTERS = (
     "xetra_etl.common.adapters.storage.factory",
     "xetra_etl.common.adapters.source_csv",
     "xetra_etl.common.adapters.source_reader",
+    "xetra_etl.common.adapters.reader_factory",
     "boto3",
     "botocore",
     "obstore",
