@@ -28,7 +28,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from xetra_etl.common.adapters.storage.base import join_key
+from xetra_etl.common.adapters.storage.base import S3Keys
 from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
     StorageError,
@@ -103,9 +103,7 @@ def _shared_loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
-class S3Store:
-    local = False
-
+class S3Store(S3Keys):
     def __init__(
         self,
         bucket: str,
@@ -114,21 +112,13 @@ class S3Store:
         *,
         client_settings: tuple[str | None, str | None, bool] = (None, None, False),
     ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
+        super().__init__(bucket, prefix)
         self.client = client
         # The configured endpoint, region and anonymity the client was made for.
         self.client_settings = client_settings
-        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-
-    def _key(self, key: str) -> str:
-        return join_key(self.prefix, key)
-
-    def location(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._key(key)}"
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
-        root = f"{self.prefix}/" if self.prefix else ""
+        root = self.root
         full_prefix = root + prefix
         strip = len(root)
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix}

@@ -41,7 +41,7 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store as RustS3Store
 
-from xetra_etl.common.adapters.storage.base import join_key
+from xetra_etl.common.adapters.storage.base import S3Keys
 from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
@@ -61,9 +61,7 @@ _CREDENTIALS_TTL = dt.timedelta(minutes=30)  # then obstore asks botocore again
 T = TypeVar("T")
 
 
-class ObstoreS3Store:
-    local = False
-
+class ObstoreS3Store(S3Keys):
     def __init__(
         self,
         bucket: str,
@@ -73,21 +71,13 @@ class ObstoreS3Store:
         region: str | None = None,
         anonymous: bool = False,
     ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
-        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        super().__init__(bucket, prefix)
         self._store = _rust_store(
             bucket, endpoint_url, self.location(""), region=region, anonymous=anonymous
         )
 
-    def _key(self, key: str) -> str:
-        return join_key(self.prefix, key)
-
-    def location(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._key(key)}"
-
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
-        root = f"{self.prefix}/" if self.prefix else ""
+        root = self.root
         wanted = root + prefix
         after = root + start_after if start_after else ""
         # obstore lists whole path segments: ask for the folder `wanted` lies in, and keep the
