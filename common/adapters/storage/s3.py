@@ -159,12 +159,6 @@ class S3Store(S3Keys):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 
-def _translated(
-    verb: str, location: str, *, if_match: str | None = None
-) -> contextlib.AbstractContextManager[None]:
-    return translated(_translate, (ClientError, BotoCoreError), verb, location, if_match=if_match)
-
-
 def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
     """The project's error for `exc`, raised while `verb` (reading, writing...) `location`."""
     doing = f"{verb} {location}"
@@ -185,3 +179,7 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
             "AWS_ENDPOINT_URL and the network"
         )
     return StorageError(f"{doing}: {exc}")
+
+
+# A request inside `with _translated(verb, location)` fails with the project's error.
+_translated = functools.partial(translated, _translate, (ClientError, BotoCoreError))

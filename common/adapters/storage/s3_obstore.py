@@ -22,8 +22,8 @@ What still fails is translated into the project's errors, as the botocore store 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import time
@@ -328,12 +328,6 @@ def _unanswered(exc: Exception) -> bool:
     return isinstance(exc, BaseError) and _answer(exc) is None
 
 
-def _translated(
-    verb: str, location: str, *, if_match: str | None = None
-) -> contextlib.AbstractContextManager[None]:
-    return translated(_translate, (BaseError, OSError), verb, location, if_match=if_match)
-
-
 def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
     """The project's error for `exc`, raised while `verb` (reading, writing...) `location`."""
     doing = f"{verb} {location}"
@@ -359,3 +353,7 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "error"
+
+
+# A request inside `with _translated(verb, location)` fails with the project's error.
+_translated = functools.partial(translated, _translate, (BaseError, OSError))
