@@ -104,7 +104,7 @@ BASE_IMAGE ?=
 IMAGE_ARGS := $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(TAG),--tag $(TAG))
 IMAGES_APT := buildah debootstrap podman
 
-.PHONY: images push base-image images-deps images-lock
+.PHONY: images push base-image images-deps images-lock images-dockerfiles
 
 ## images: build every step image (docker when an engine answers, else buildah)
 images: $(STAMP)
@@ -129,6 +129,10 @@ images-deps:
 ## images-lock: regenerate images/constraints.txt from uv.lock
 images-lock: $(STAMP)
 	$(BIN)/python images/lock.py
+
+## images-dockerfiles: rewrite images/<image>/Dockerfile from the one template, images/Dockerfile.in
+images-dockerfiles: $(STAMP)
+	$(BIN)/python images/dockerfiles.py
 
 ## lock: update uv.lock after a change to pyproject.toml (other pins kept), and the images' pins
 lock: | $(UV)

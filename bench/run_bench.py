@@ -376,7 +376,7 @@ def download(client: Any, bucket: str, prefix: str, dest: Path) -> Path:
 def noop_suite(server: Any, client: Any, work: Path) -> dict[str, Any]:
     """1,000 processed dates on S3, nothing changed: a real `xetra-etl run` lists and reads
     job control only. Seeded cheaply: small synthetic dates, a real run of the first five, then
-    the other records written through the project's JobStore with the same fingerprints."""
+    the other records written through the project's DateRecords with the same fingerprints."""
     from xetra_etl.common.adapters.catalog import list_source_dates
     from xetra_etl.common.adapters.source_reader import SourceReader
     from xetra_etl.common.adapters.storage.local import LocalStore

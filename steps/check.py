@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.app.check import (
     CheckResult,
@@ -29,6 +28,7 @@ from xetra_etl.common.entrypoints.entry import (
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.config import load_config
 from xetra_etl.common.infra.errors import ConfigError, ExitCode, UsageError, XetraEtlError
+from xetra_etl.common.ports import ObjectStore
 
 STEP = "check"
 # A probe gives up soon on a store that does not answer (unless the environment says otherwise):

@@ -61,18 +61,18 @@ def build_parser(prog: str = "xetra-etl run") -> argparse.ArgumentParser:
     return parser
 
 
-def summary_table(report: RunSummary) -> str:
+def summary_table(summary: RunSummary) -> str:
     lines = [
-        f"run {report.run_id}  {report.first_date} .. {report.last_date}",
-        f"  processed  {report.done:>6} {noun(report.done, 'date'):<5}  {report.rows:>10} "
-        f"{noun(report.rows, 'row')}",
-        f"  skipped    {report.skipped:>6} {noun(report.skipped, 'date'):<5}  (up to date)",
-        f"  failed     {report.failed:>6} {noun(report.failed, 'date')}",
+        f"run {summary.run_id}  {summary.first_date} .. {summary.last_date}",
+        f"  processed  {summary.done:>6} {noun(summary.done, 'date'):<5}  {summary.rows:>10} "
+        f"{noun(summary.rows, 'row')}",
+        f"  skipped    {summary.skipped:>6} {noun(summary.skipped, 'date'):<5}  (up to date)",
+        f"  failed     {summary.failed:>6} {noun(summary.failed, 'date')}",
     ]
-    for outcome in report.dates:
+    for outcome in summary.dates:
         if outcome.state != "done":
             lines.append(f"    {outcome.date}  exit {outcome.exit_code}  {outcome.error}")
-    freshness = report.extra.get("source_freshness") or {}
+    freshness = summary.extra.get("source_freshness") or {}
     if freshness:
         lines.append(f"  source     {freshness['state']:<6}  {freshness['detail']}")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from xetra_etl.common.adapters.catalog import (
     list_partitions,
     list_planned_source_dates,
 )
+from xetra_etl.common.adapters.jobstore import Records
 from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.domain.freshness import Freshness
 from xetra_etl.common.domain.jobcontrol import (
@@ -99,16 +100,27 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     # or has not come yet).
     pending = [day for day in found if day not in records] if isinstance(found, list) else []
     if args.format == "json":
-        rows = [
-            {**json.loads(record.to_json()), "reason": reasons[day]}
-            for day, (record, _) in records.items()
-        ]
-        rows += [
-            {"date": day.isoformat(), "state": PENDING, "reason": str(Reason.NEW)}
-            for day in pending
-        ]
-        sys.stdout.write(json.dumps(sorted(rows, key=lambda r: r["date"]), indent=2) + "\n")
+        sys.stdout.write(json_rows(records, reasons, pending) + "\n")
         return 0
+    lines = [*table_lines(records, reasons, pending), summary_line(records, reasons, pending)]
+    lines.append(f"source: {freshness_line(ctx, found, first, last)}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def json_rows(records: Records, reasons: dict[dt.date, str], pending: list[dt.date]) -> str:
+    rows = [
+        {**json.loads(record.to_json()), "reason": reasons[day]}
+        for day, (record, _) in records.items()
+    ]
+    rows += [
+        {"date": day.isoformat(), "state": PENDING, "reason": str(Reason.NEW)} for day in pending
+    ]
+    return json.dumps(sorted(rows, key=lambda r: r["date"]), indent=2)
+
+
+def table_lines(records: Records, reasons: dict[dt.date, str], pending: list[dt.date]) -> list[str]:
+    """The table's header and a line per date, recorded or pending, in date order."""
     header = (
         f"{'date':<10}  {'state':<6}  {'rows':>7}  {'processed_at':<25}  {'run_id':<30}  "
         f"{'quality':<8}  {'reason':<17}  note"
@@ -129,6 +141,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             f"{record.processed_at:<25}  {record.run_id:<30}  {quality:<8}  {reasons[day]:<17}  "
             f"{note}"
         )
+    return lines
+
+
+def summary_line(records: Records, reasons: dict[dt.date, str], pending: list[dt.date]) -> str:
     done = sum(1 for r, _ in records.values() if r.state == "done")
     touched = sum(1 for r in reasons.values() if r.startswith("partition-"))
     summary = (
@@ -139,10 +155,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         summary += (
             f"; {touched} done with a partition missing or changed (the next run redoes them)"
         )
-    lines.append(summary)
-    lines.append(f"source: {freshness_line(ctx, found, first, last)}")
-    sys.stdout.write("\n".join(lines) + "\n")
-    return 0
+    return summary
 
 
 def freshness_line(

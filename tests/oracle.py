@@ -11,9 +11,9 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.domain.source_layout import SourceObject, select_objects
+from xetra_etl.common.ports import ObjectStore
 
 Row = dict[str, object]
 

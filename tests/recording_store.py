@@ -6,8 +6,8 @@ import io
 import os
 from collections.abc import Iterator
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo
 from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.ports import Blob, ObjectInfo
 
 
 class RecordingStore(LocalStore):

@@ -8,7 +8,6 @@ ARGO_SERVER, 1 any other refusal by the server). Results go to stdout, one line 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xetra_etl.common.domain.dates import date_range_problem
+from xetra_etl.common.infra.errors import ExitCode
 from xetra_etl.common.infra.naming import DEFAULT_REGISTRY, version
 from xetra_etl.workflows.backfill import month_windows
 from xetra_etl.workflows.settings import DEFAULT_NAMESPACE, RenderSettings
@@ -28,6 +28,9 @@ ApiFactory = Callable[[str], "ArgoApi"]
 
 # The command groups steps/cli.py forwards here; accepted as a first word and ignored.
 GROUP_WORDS = ("workflows", "argo")
+# The server refused a request for a reason a retry will not change: not one of the pipeline's
+# own exit codes, which say what is wrong with the data, the config or the network.
+REFUSED = 1
 
 
 def _positive_int(text: str) -> int:
@@ -144,15 +147,28 @@ def _exit_code_for(exc: Exception) -> int:
     from requests import ConnectionError, Timeout
 
     if isinstance(exc, ConnectionError | Timeout):
-        return os.EX_TEMPFAIL
+        return ExitCode.TEMPORARY
     if isinstance(exc, HeraException) and getattr(exc, "status_code", 0) >= 500:
-        return os.EX_TEMPFAIL
-    return 1
+        return ExitCode.TEMPORARY
+    return REFUSED
 
 
 def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = None) -> int:
     """Entry point; `argv` excludes the program name (a leading `argo`/`workflows` is skipped)."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    parsed = _parse(list(sys.argv[1:] if argv is None else argv))
+    if isinstance(parsed, int):
+        return parsed
+    if parsed.command == "render":
+        from xetra_etl.workflows.render import write_manifests
+
+        for path in write_manifests(parsed.out, _settings(parsed)):
+            print(path)
+        return ExitCode.OK
+    return _operate(parsed, api_factory or _default_api_factory)
+
+
+def _parse(args_list: list[str]) -> argparse.Namespace | int:
+    """The parsed command line, or the exit code argparse chose (0 for --help, 2 for usage)."""
     group = "argo"
     if args_list and args_list[0] in GROUP_WORDS:
         group, args_list = args_list[0], args_list[1:]
@@ -162,29 +178,28 @@ def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = 
         problem = _date_range_problem(args)
         if problem:
             parser.error(problem)
-    except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
+    except SystemExit as exc:
         return int(exc.code or 0)
+    return args
 
+
+def _operate(args: argparse.Namespace, api_factory: ApiFactory) -> int:
+    """Run a server command, its result on stdout, a failure on stderr with its exit code."""
     from xetra_etl.workflows.operations import ArgoConfigError
-    from xetra_etl.workflows.render import write_manifests
 
-    if args.command == "render":
-        for path in write_manifests(args.out, _settings(args)):
-            print(path)
-        return 0
     try:
-        for line in _run_operation(args, api_factory or _default_api_factory):
+        for line in _run_operation(args, api_factory):
             print(line)
     except ArgoConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return os.EX_CONFIG
+        return ExitCode.CONFIG
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2  # a usage error, as argparse exits for one
+        return ExitCode.USAGE  # as argparse exits for one
     except Exception as exc:
         print(f"error: argo {args.command} failed: {exc}", file=sys.stderr)
         return _exit_code_for(exc)
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.domain.jobcontrol import PartitionFile
 from xetra_etl.common.domain.source_layout import (
     SourceDate,
@@ -13,6 +12,7 @@ from xetra_etl.common.domain.source_layout import (
     select_objects,
 )
 from xetra_etl.common.infra.errors import SourceNotFoundError, StorageError
+from xetra_etl.common.ports import ObjectStore
 
 SOURCE_LAYOUT = "<YYYY-MM-DD>/<YYYY-MM-DD>_BINS_XETR<hh>.csv"
 # How many keys the check of an apparently empty source looks at before it gives up looking for

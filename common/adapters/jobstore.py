@@ -18,7 +18,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
 from xetra_etl.common.domain.jobcontrol import DateRecord, parse_meta, render_meta
 from xetra_etl.common.infra.errors import (
@@ -26,13 +25,16 @@ from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from xetra_etl.common.ports import ObjectStore
 
 log = logging.getLogger(__name__)
 
 Records = dict[dt.date, tuple[DateRecord, str]]
 
 
-class JobStore:
+class DateRecords:
+    """The date records in the target (one object per date) and the meta file built from them."""
+
     def __init__(self, store: ObjectStore, layout: TargetLayout) -> None:
         self.store = store
         self.layout = layout

@@ -14,28 +14,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import mmap
-import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xetra_etl.common.adapters.sourceio import (
+from xetra_etl.common.adapters.source_csv import (
     JoinedObjects,
-    Stream,
     join_objects,
     line_of_row,
     new_buffer,
     parse_csv,
     read_bars,
 )
-from xetra_etl.common.adapters.storage.base import ObjectStore
-from xetra_etl.common.adapters.storage.local import LocalStore
-from xetra_etl.common.app.reading import DateBars
 from xetra_etl.common.domain.report import BAR_SCHEMA
 from xetra_etl.common.domain.rules import first_broken_row
 from xetra_etl.common.domain.source_layout import SourceDate
@@ -43,6 +38,7 @@ from xetra_etl.common.infra.config import SourceConfig
 from xetra_etl.common.infra.errors import SourceDataError
 from xetra_etl.common.infra.faults import crash_point
 from xetra_etl.common.kernels import first_rows_of_minutes, hh_mm_minutes, not_hh_mm, quick_check
+from xetra_etl.common.ports import DateBars, ObjectStore, Stream
 
 
 class SourceReader:
@@ -53,9 +49,8 @@ class SourceReader:
         self.columns: Mapping[str, str] = config.columns
         self._pool = _ReadPool(config.read_workers)
         # Per worker thread: the buffer a date's objects are joined in, reused from date to date
-        # (a fresh one per date cost ~5,600 page faults: most of a run's faults, in the profile).
+        # (a fresh one per date made most of a run's page faults).
         self._buffers = threading.local()
-        self._read_object: Callable[[str], bytes | Stream] = _object_reader(store)
         self._lock = threading.Lock()
         self._reading = 0  # dates being read right now, by any thread
 
@@ -147,36 +142,29 @@ class SourceReader:
         return new_buffer(size * 5 // 4)  # headroom: dates differ in size
 
     def _objects(self, source_date: SourceDate) -> Generator[bytes | Stream]:
-        """The date's objects in key order, as they arrive: open streams, read one after another,
-        where reads do not wait on the network (local files); else bodies, a few reads ahead."""
-        if isinstance(self.store, LocalStore):
+        """The date's objects in key order, as they arrive: opened one after another where reads
+        do not wait on the network (a local store); else fetched a few reads ahead."""
+        if self.store.local:
             for obj in source_date.objects:
-                with contextlib.closing(self.store.open_object(obj.key)) as stream:
-                    yield stream  # read by the consumer before it asks for the next one
+                body = self.store.open_object(obj.key)
+                try:
+                    yield body  # read by the consumer before it asks for the next one
+                finally:
+                    if not isinstance(body, bytes):
+                        body.close()
             return
-        read = self._read_object
         with self._pool.use() as pool:
             pending: deque[Future[bytes | Stream]] = deque()
             try:
                 for obj in source_date.objects:
                     if len(pending) == self._pool.workers:  # at most `workers` in flight
                         yield pending.popleft().result()
-                    pending.append(pool.submit(read, obj.key))
+                    pending.append(pool.submit(self.store.open_object, obj.key))
                 while pending:
                     yield pending.popleft().result()
             finally:
                 for future in pending:
                     future.cancel()
-
-
-def _object_reader(store: ObjectStore) -> Callable[[str], bytes | Stream]:
-    """How to read one object: as obstore holds it from S3 (no copy before the join), else
-    through the store. (An S3 store's module is loaded when there is one: no import here.)"""
-    fast = sys.modules.get("xetra_etl.common.adapters.storage.s3_obstore")
-    if fast is not None and isinstance(store, fast.ObstoreS3Store):
-        read: Callable[[str], Stream] = store.read
-        return read
-    return lambda key: store.get(key).data
 
 
 class _ReadPool:

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xetra_etl.common.adapters.catalog import list_planned_source_dates
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
 from xetra_etl.common.domain.freshness import Freshness, FreshnessRule, Verdict
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.domain.wording import counted, noun
 from xetra_etl.common.infra.errors import ExitCode, XetraEtlError
+from xetra_etl.common.ports import ObjectStore
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import secrets
 import time
@@ -12,14 +10,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from xetra_etl.common.adapters.jobstore import JobStore
-from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.jobstore import DateRecords
 from xetra_etl.common.adapters.target_layout import TargetLayout
-from xetra_etl.common.app.reading import DateReader
-from xetra_etl.common.domain.jobcontrol import mark_failed, window_digest
+from xetra_etl.common.domain.jobcontrol import (
+    extract_settings_digest,
+    inputs_digest,
+    mark_failed,
+    report_settings_digest,
+)
 from xetra_etl.common.infra.config import Config
 from xetra_etl.common.infra.errors import DateFailedError, ExitCode, XetraEtlError
 from xetra_etl.common.infra.logs import date_context
+from xetra_etl.common.ports import DateReader, ObjectStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,41 +44,32 @@ class StepContext:
     run_id: str
     reader: DateReader  # of `source`
     layout: TargetLayout = field(init=False)
-    jobs: JobStore = field(init=False)
+    jobs: DateRecords = field(init=False)
 
     def __post_init__(self) -> None:
         self.layout = TargetLayout.from_config(self.config.target)
-        self.jobs = JobStore(self.target, self.layout)
+        self.jobs = DateRecords(self.target, self.layout)
 
     @property
     def extract_settings(self) -> str:
         """Digest of the settings that shape a date's aggregates: a change re-extracts."""
-        return _digest(
-            {
-                "columns": dict(self.config.source.columns),
-                "zero_volume": self.config.pipeline.include_zero_volume_rows,
-            }
+        return extract_settings_digest(
+            self.config.source.columns, self.config.pipeline.include_zero_volume_rows
         )
 
     @property
     def report_settings(self) -> str:
         """Digest of every setting that shapes the report: a change redoes every date."""
-        return _digest(
-            {
-                "extract": self.extract_settings,
-                "lookback": self.config.pipeline.prev_close_lookback_days,
-                "columns": dict(self.config.report.columns),
-            }
+        return report_settings_digest(
+            self.extract_settings,
+            self.config.pipeline.prev_close_lookback_days,
+            self.config.report.columns,
         )
 
     def inputs_digest(self, day: dt.date, fingerprints: dict[dt.date, str]) -> str:
         """What a date's report depends on besides its own source: its window and the settings."""
         lookback = self.config.pipeline.prev_close_lookback_days
-        return f"{window_digest(day, fingerprints, lookback)}-{self.report_settings}"
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+        return inputs_digest(day, fingerprints, lookback, self.report_settings)
 
 
 def for_each_date(

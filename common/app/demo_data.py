@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.domain.dates import date_range
 from xetra_etl.common.domain.isin import check_digit
+from xetra_etl.common.ports import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -176,19 +176,22 @@ def _lines(
         pc.cast(pa.array(bars.volume), pa.string()),
         pc.cast(pa.array(bars.trades), pa.string()),
     ]
-    quoted_fields: list[pa.Array | str] = []
-    for number, (value, is_string) in enumerate(zip(fields, _STRING_COLUMNS, strict=True)):
-        # Only the description ever holds a comma, so minimal quoting quotes just that column.
-        quote = style == "all-quoted" or (style == "strings-quoted" and is_string) or number == 2
-        quoted_fields.append(pc.binary_join_element_wise('"', value, '"', "") if quote else value)
-    columns = [
-        f if isinstance(f, pa.Array) else pa.array([f] * n, pa.string()) for f in quoted_fields
-    ]
-    lines = pc.binary_join_element_wise(*columns, ",")
+    lines = pc.binary_join_element_wise(*_quoted_columns(fields, style, n), ",")
     lines = pc.binary_join_element_wise(lines, "\n", "")
     lines = lines.cast(pa.large_string())
     offsets = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset : lines.offset + n + 1]
     return lines, offsets
+
+
+def _quoted_columns(fields: list[pa.Array | str], style: str, n: int) -> list[pa.Array]:
+    """The fields quoted as `style` says, each a column of `n` values."""
+    columns: list[pa.Array] = []
+    for number, (value, is_string) in enumerate(zip(fields, _STRING_COLUMNS, strict=True)):
+        # Only the description ever holds a comma, so minimal quoting quotes just that column.
+        quote = style == "all-quoted" or (style == "strings-quoted" and is_string) or number == 2
+        text = pc.binary_join_element_wise('"', value, '"', "") if quote else value
+        columns.append(text if isinstance(text, pa.Array) else pa.array([text] * n, pa.string()))
+    return columns
 
 
 def generate(

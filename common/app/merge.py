@@ -6,6 +6,7 @@ counts, timings, failures) and removes the run's staged rows of finished dates.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 
 from xetra_etl.common.app.context import StepContext, utc_now
 from xetra_etl.common.app.discover import Plan
-from xetra_etl.common.domain.jobcontrol import State
+from xetra_etl.common.domain.jobcontrol import DateRecord, State
 from xetra_etl.common.infra.errors import InputMissingError, ObjectNotFoundError
 from xetra_etl.common.infra.faults import crash_point
 
@@ -53,6 +54,34 @@ class RunSummary:
         return json.dumps(asdict(self), indent=2).encode()
 
 
+def date_outcome(
+    day: dt.date, reason: str, record: DateRecord | None, run_id: str, planned_at: str
+) -> DateOutcome:
+    """A planned date's line in the run summary, from its date record (None when it has none).
+
+    The date is done when its record is done and was written by this run, or by any run after
+    the plan was made (another run may have finished it meanwhile); otherwise it failed, with
+    the record's error when the record says it failed.
+    """
+    if record is None:
+        return DateOutcome(day.isoformat(), "failed", reason, 0, 0.0, "not processed in this run")
+    finished = record.run_id == run_id or record.processed_at >= planned_at
+    if record.state is State.DONE and finished:
+        return DateOutcome(
+            day.isoformat(), "done", reason, record.row_count, record.duration_seconds
+        )
+    error = record.error if record.state is State.FAILED else ""
+    return DateOutcome(
+        day.isoformat(),
+        "failed",
+        reason,
+        0,
+        0.0,
+        error or "not processed in this run",
+        record.exit_code,
+    )
+
+
 def read_plan(ctx: StepContext) -> Plan:
     key = ctx.layout.plan_key(ctx.run_id)
     try:
@@ -77,34 +106,13 @@ def merge(ctx: StepContext, *, extra: dict[str, Any] | None = None) -> RunSummar
     outcomes: list[DateOutcome] = []
     for day in plan.dates:
         record = records.get(day, (None, ""))[0]
-        reason = plan.reasons[day.isoformat()]
-        finished = (
-            record is not None
-            and record.state is State.DONE
-            and (record.run_id == ctx.run_id or record.processed_at >= plan.created_at)
+        outcome = date_outcome(
+            day, plan.reasons[day.isoformat()], record, ctx.run_id, plan.created_at
         )
-        if record is not None and finished:
-            outcomes.append(
-                DateOutcome(
-                    day.isoformat(), "done", reason, record.row_count, record.duration_seconds
-                )
-            )
-            staged_key = ctx.layout.staged_report_key(ctx.run_id, day)
-            if staged_key in staged:
-                ctx.target.delete(staged_key)
-        else:
-            error = record.error if record is not None and record.state is State.FAILED else ""
-            outcomes.append(
-                DateOutcome(
-                    day.isoformat(),
-                    "failed",
-                    reason,
-                    0,
-                    0.0,
-                    error or "not processed in this run",
-                    record.exit_code if record is not None else 0,
-                )
-            )
+        outcomes.append(outcome)
+        staged_key = ctx.layout.staged_report_key(ctx.run_id, day)
+        if outcome.state == "done" and staged_key in staged:
+            ctx.target.delete(staged_key)
     done = [o for o in outcomes if o.state == "done"]
     summary = RunSummary(
         run_id=ctx.run_id,

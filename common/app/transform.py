@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from xetra_etl.common.adapters.catalog import list_source_dates
 from xetra_etl.common.adapters.parquetio import to_parquet
 from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.app.extract import aggregates_for
-from xetra_etl.common.domain.dates import lookback_start, lookback_window
+from xetra_etl.common.domain.dates import date_range, lookback_start, lookback_window
 from xetra_etl.common.domain.quality import quality_checks
 from xetra_etl.common.domain.report import report_rows
 from xetra_etl.common.domain.source_layout import SourceDate
@@ -41,28 +41,19 @@ def transform(ctx: StepContext, day: dt.date) -> TransformResult:
     found = list_source_dates(ctx.source, lookback_start(day, lookback), day)
     if day not in found:
         raise InputMissingError(f"no source objects for {day}")
-    own = found[day]
-    window_dates = lookback_window(day, sorted(found), lookback)
-    aggregates, own_meta = aggregates_for(ctx, own)
-    window: dict[dt.date, pa.Table] = {}
-    if needs_previous_close(aggregates):
-        for window_date in window_dates:
-            try:
-                window[window_date] = aggregates_for(ctx, found[window_date])[0]
-            except XetraEtlError as exc:
-                raise PreviousCloseUnknownError(window_date, exc) from exc
-    rows, meta = report_for(
+    aggregates, own_meta = aggregates_for(ctx, found[day])
+    rows, meta, window = report_for(
         ctx,
-        own,
+        found,
+        day,
         aggregates=aggregates,
         own_meta=own_meta,
-        window=window,
-        window_fingerprints={d: found[d].fingerprint for d in window_dates},
+        aggregates_of=lambda window_date: aggregates_for(ctx, found[window_date])[0],
         started_at=started,
     )
     ctx.target.put(ctx.layout.staged_report_key(ctx.run_id, day), to_parquet(rows, meta))
     log.info("transformed %s: %d report rows, %d window dates", day, rows.num_rows, len(window))
-    return TransformResult(day, rows.num_rows, tuple(sorted(window)))
+    return TransformResult(day, rows.num_rows, window)
 
 
 def needs_previous_close(aggregates: pa.Table) -> bool:
@@ -72,21 +63,35 @@ def needs_previous_close(aggregates: pa.Table) -> bool:
 
 def report_for(
     ctx: StepContext,
-    own: SourceDate,
+    listing: Mapping[dt.date, SourceDate],
+    day: dt.date,
     *,
     aggregates: pa.Table,
     own_meta: Mapping[str, Any],
-    window: Mapping[dt.date, pa.Table],
-    window_fingerprints: Mapping[dt.date, str],
+    aggregates_of: Callable[[dt.date], pa.Table],
     started_at: float,
-) -> tuple[pa.Table, dict[str, Any]]:
-    """A date's report rows and the metadata that load records with them.
+) -> tuple[pa.Table, dict[str, Any], tuple[dt.date, ...]]:
+    """A date's report rows, the metadata that load records with them, and the window it used.
 
-    `window_fingerprints` covers every source date of the lookback window before the date (dates
-    without a folder are simply absent); `window` holds their aggregates, or nothing when the
-    date does not need a previous close (`needs_previous_close`).
+    `listing` holds the source dates up to `day` (at least its lookback window before it; dates
+    without a folder are simply absent). The window's aggregates come from `aggregates_of`, and
+    only when the date needs a previous close (`needs_previous_close`); a window date that cannot
+    be read makes the previous close unknown.
     """
-    day = own.date
+    own = listing[day]
+    lookback = ctx.config.pipeline.prev_close_lookback_days
+    # A run's listing may hold years of dates: only the lookback's days are looked up.
+    nearby = [d for d in date_range(lookback_start(day, lookback), day) if d in listing]
+    window_dates = lookback_window(day, nearby, lookback)
+    window: dict[dt.date, pa.Table] = {}
+    if needs_previous_close(aggregates):
+        for window_date in window_dates:
+            try:
+                window[window_date] = aggregates_of(window_date)
+            except PreviousCloseUnknownError:
+                raise
+            except XetraEtlError as exc:
+                raise PreviousCloseUnknownError(window_date, exc) from exc
     rows = report_rows(day, aggregates, window)
     previous = window[max(window)].num_rows if window else None
     checks, warnings = quality_checks(day, rows, previous)
@@ -95,9 +100,11 @@ def report_for(
     warnings = [*own_meta.get("warnings", []), *warnings]
     meta = {
         "fingerprint": own.fingerprint,
-        "inputs_fingerprint": ctx.inputs_digest(day, dict(window_fingerprints)),
+        "inputs_fingerprint": ctx.inputs_digest(
+            day, {d: listing[d].fingerprint for d in window_dates}
+        ),
         "started_at": started_at,
         "warnings": warnings,
         "checks": checks,
     }
-    return rows, meta
+    return rows, meta, tuple(sorted(window))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 from collections.abc import Mapping, Set
@@ -132,6 +133,31 @@ def window_fingerprints(
 
 def window_digest(day: dt.date, fingerprints: Mapping[dt.date, str], lookback_days: int) -> str:
     return inputs_fingerprint(window_fingerprints(day, fingerprints, lookback_days))
+
+
+def extract_settings_digest(columns: Mapping[str, str], include_zero_volume_rows: bool) -> str:
+    """Digest of the settings that shape a date's aggregates: a change re-extracts."""
+    return _digest({"columns": dict(columns), "zero_volume": include_zero_volume_rows})
+
+
+def report_settings_digest(
+    extract_settings: str, lookback_days: int, report_columns: Mapping[str, str]
+) -> str:
+    """Digest of every setting that shapes the report: a change redoes every date."""
+    return _digest(
+        {"extract": extract_settings, "lookback": lookback_days, "columns": dict(report_columns)}
+    )
+
+
+def inputs_digest(
+    day: dt.date, fingerprints: Mapping[dt.date, str], lookback_days: int, report_settings: str
+) -> str:
+    """What a date's report depends on besides its own source: its window and the settings."""
+    return f"{window_digest(day, fingerprints, lookback_days)}-{report_settings}"
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def dates_needing_work(

@@ -28,23 +28,7 @@ def quality_checks(
     """
     checks: dict[str, str] = {}
     warnings: list[str] = []
-    if rows.num_rows:
-        low, high = rows["minimum_price_eur"], rows["maximum_price_eur"]
-        order_ok = pc.all(
-            pc.and_(
-                pc.and_(
-                    pc.less_equal(low, rows["opening_price_eur"]),
-                    pc.less_equal(rows["opening_price_eur"], high),
-                ),
-                pc.and_(
-                    pc.less_equal(low, rows["closing_price_eur"]),
-                    pc.less_equal(rows["closing_price_eur"], high),
-                ),
-            )
-        ).as_py()
-        volume_ok = pc.all(pc.greater_equal(rows["daily_traded_volume"], 0)).as_py()
-    else:
-        order_ok = volume_ok = True
+    order_ok, volume_ok = _prices_in_range(rows), _volumes_non_negative(rows)
     checks["price_within_range"] = "ok" if order_ok else "FAILED"
     checks["volume_non_negative"] = "ok" if volume_ok else "FAILED"
     if not order_ok:
@@ -65,3 +49,30 @@ def quality_checks(
                 f"row count dropped to {rows.num_rows} from {previous_rows} on the previous date"
             )
     return checks, warnings
+
+
+def _prices_in_range(rows: pa.Table) -> bool:
+    """Every opening and closing price lies within its row's minimum..maximum."""
+    if not rows.num_rows:
+        return True
+    low, high = rows["minimum_price_eur"], rows["maximum_price_eur"]
+    return bool(
+        pc.all(
+            pc.and_(
+                pc.and_(
+                    pc.less_equal(low, rows["opening_price_eur"]),
+                    pc.less_equal(rows["opening_price_eur"], high),
+                ),
+                pc.and_(
+                    pc.less_equal(low, rows["closing_price_eur"]),
+                    pc.less_equal(rows["closing_price_eur"], high),
+                ),
+            )
+        ).as_py()
+    )
+
+
+def _volumes_non_negative(rows: pa.Table) -> bool:
+    if not rows.num_rows:
+        return True
+    return bool(pc.all(pc.greater_equal(rows["daily_traded_volume"], 0)).as_py())

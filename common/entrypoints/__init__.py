@@ -1,3 +1,4 @@
 """What the step commands share: the composition root that wires real adapters and maps errors to
-exit codes (`entry`), and the local runner behind `xetra-etl run` (`localrun`).
+exit codes (`entry`), the local runner behind `xetra-etl run` (`localrun`) and the scheduler that
+feeds its worker threads (`scheduler`).
 """

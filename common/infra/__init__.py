@@ -1,3 +1,4 @@
-"""Infrastructure every layer but the domain may use: the error tree with exit codes, typed config,
-logging, names, crash points, process tuning and the Kubernetes termination message.
+"""Infrastructure beside the layers: the error tree with exit codes, typed config, logging, names,
+crash points, process tuning and the Kubernetes termination message (README, Layout, says where
+it stands in the layer order).
 """

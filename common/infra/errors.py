@@ -145,7 +145,8 @@ class PreviousCloseUnknownError(XetraEtlError):
 
 
 class DateFailedError(XetraEtlError):
-    """One or more dates of a run failed; carries the worst exit code among them."""
+    """One or more dates of a run failed; carries their one exit code (`ExitCode.combine`:
+    transient when any is, else the first failure's)."""
 
     def __init__(self, failures: dict[str, str], exit_code: ExitCode) -> None:
         self.failures = failures

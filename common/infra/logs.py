@@ -140,12 +140,7 @@ def configure(
     if fmt == "auto":
         fmt = "text" if terminal else "json"
     base = logging.getLevelName(level.upper())
-    if verbosity < 0:
-        console = logging.ERROR
-    elif verbosity > 0:
-        console = min(base, logging.INFO)
-    else:
-        console = logging.WARNING if terminal and fmt == "text" else base
+    console = _console_level(base, verbosity, terminal=terminal and fmt == "text")
     handler: logging.Handler
     if terminal and fmt == "text":
         _Console.status = StatusLine(stream) if verbosity >= 0 else None
@@ -160,6 +155,15 @@ def configure(
     logging.getLogger().setLevel(min(base, console))
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _console_level(base: int, verbosity: int, *, terminal: bool) -> int:
+    """Errors only with -q; INFO with -v; on a terminal's text log warnings; else `base`."""
+    if verbosity < 0:
+        return logging.ERROR
+    if verbosity > 0:
+        return min(base, logging.INFO)
+    return logging.WARNING if terminal else base
 
 
 def add_handler(handler: logging.Handler, *, replace: bool = False) -> None:

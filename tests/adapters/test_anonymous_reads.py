@@ -10,10 +10,10 @@ import pytest
 
 from tests.s3servers import S3Bucket, S3Server
 from xetra_etl.common.adapters.storage import factory
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.s3 import S3Store, make_client
 from xetra_etl.common.adapters.storage.s3_obstore import ObstoreS3Store
 from xetra_etl.common.infra.errors import ExitCode, XetraEtlError
+from xetra_etl.common.ports import ObjectStore
 
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 

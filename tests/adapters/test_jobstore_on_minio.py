@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from xetra_etl.common.adapters.jobstore import JobStore, RunLock
-from xetra_etl.common.adapters.storage.base import ObjectStore
+from xetra_etl.common.adapters.jobstore import DateRecords, RunLock
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.adapters.target_layout import TargetLayout
 from xetra_etl.common.domain.jobcontrol import DateRecord, State
@@ -24,6 +23,7 @@ from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from xetra_etl.common.ports import ObjectStore
 
 DAY = dt.date(2021, 1, 5)
 LAYOUT = TargetLayout("reports/daily", "_meta", "_staging", "_runs")
@@ -153,7 +153,7 @@ def _record(day: dt.date) -> DateRecord:
 def test_meta_rebuild_loses_no_date_when_the_meta_file_vanishes_between_read_and_write(
     store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jobs = JobStore(store, LAYOUT)
+    jobs = DateRecords(store, LAYOUT)
     jobs.write(_record(DAY))
     jobs.rebuild_meta()
     jobs.write(_record(DAY + dt.timedelta(days=1)))
@@ -172,7 +172,7 @@ def test_meta_rebuild_loses_no_date_when_the_meta_file_vanishes_between_read_and
 
 
 def test_a_forgotten_date_is_not_brought_back_by_a_stale_meta_file(store: ObjectStore) -> None:
-    jobs = JobStore(store, LAYOUT)
+    jobs = DateRecords(store, LAYOUT)
     jobs.write(_record(DAY))
     jobs.write(_record(DAY + dt.timedelta(days=1)))
     jobs.rebuild_meta()

@@ -318,7 +318,7 @@ def test_obstore_store_takes_a_profile_through_the_standard_chain(
     store = ObstoreS3Store(bucket.name, "src", None)
     store.put("2021-01-04/a.csv", b"ISIN\nX\n")
 
-    assert store.read("2021-01-04/a.csv").read() == b"ISIN\nX\n"
+    assert store.open_object("2021-01-04/a.csv").read() == b"ISIN\nX\n"
     assert bucket.keys() == ["src/2021-01-04/a.csv"]
 
 

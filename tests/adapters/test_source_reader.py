@@ -10,14 +10,14 @@ import pyarrow as pa
 import pytest
 
 from xetra_etl.common.adapters.catalog import list_source_dates
+from xetra_etl.common.adapters.source_csv import read_bars
 from xetra_etl.common.adapters.source_reader import SourceReader
-from xetra_etl.common.adapters.sourceio import read_bars
 from xetra_etl.common.adapters.storage import ObjectStore
-from xetra_etl.common.app.reading import DateBars
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.domain.source_layout import SourceDate, SourceObject
 from xetra_etl.common.infra.config import SourceConfig
 from xetra_etl.common.infra.errors import ExitCode, ObjectNotFoundError, SourceDataError
+from xetra_etl.common.ports import DateBars
 
 DAY = dt.date(2021, 3, 1)
 HEADER = (

@@ -16,7 +16,6 @@ import pytest
 
 from tests.s3servers import StoreTarget
 from xetra_etl.common.adapters.storage import ObjectStore
-from xetra_etl.common.adapters.storage.base import Blob
 from xetra_etl.common.infra.errors import (
     ExitCode,
     InputMissingError,
@@ -24,6 +23,7 @@ from xetra_etl.common.infra.errors import (
     PreconditionFailedError,
     XetraEtlError,
 )
+from xetra_etl.common.ports import Blob
 
 # ---------------------------------------------------------------------------------------------
 # Reading and writing
@@ -54,6 +54,21 @@ def test_get_raises_object_not_found_when_key_missing(store: ObjectStore) -> Non
     assert int(caught.value.exit_code) == 66
     assert caught.value.exit_code != ExitCode.TEMPORARY
     assert store.location("absent") in str(caught.value)
+
+
+def test_open_object_gives_the_whole_body_once_as_bytes_or_a_stream(store: ObjectStore) -> None:
+    store.put("dir/a.csv", b"ISIN\nX\n")
+
+    body = store.open_object("dir/a.csv")
+    if isinstance(body, bytes):
+        data = body
+    else:
+        data = body.read()
+        body.close()
+
+    assert data == b"ISIN\nX\n"
+    with pytest.raises(ObjectNotFoundError):
+        store.open_object("dir/absent.csv")
 
 
 def test_get_raises_object_not_found_when_store_is_empty(store: ObjectStore) -> None:

@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from tests import oracle
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.factory import open_store
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.app.demo_data import generate
+from xetra_etl.common.ports import ObjectStore
 
 FIRST_DATA = dt.date(2021, 3, 1)  # data starts before the first reported date
 FIRST = dt.date(2021, 3, 3)

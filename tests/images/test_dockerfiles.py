@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from images import build, lock
+from images import build, dockerfiles, lock
 from images.requirements import requirements
 from xetra_etl.common.infra.naming import (
     DEFAULT_REGISTRY,
@@ -45,6 +45,14 @@ def dockerfile(image: str) -> str:
 def test_images_dir_has_one_dockerfile_per_image_when_listed() -> None:
     found = {p.parent.name for p in IMAGES_DIR.glob("*/Dockerfile")}
     assert found == set(IMAGES)
+
+
+def test_dockerfiles_are_written_from_the_one_template() -> None:
+    for image in IMAGES:
+        assert dockerfile(image) == dockerfiles.render(image), (
+            f"images/{image}/Dockerfile differs from images/Dockerfile.in: edit the template, "
+            "then run `make images-dockerfiles`"
+        )
 
 
 def test_dockerfiles_pass_hadolint_when_linted() -> None:

@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from xetra_etl.common.adapters.parquetio import from_parquet
 from xetra_etl.common.domain.jobcontrol import DateRecord, State
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
 
 CRASH_POINTS = [
     "run:discovered",
@@ -38,9 +41,15 @@ CRASH_POINTS = [
 
 
 def run(place: Place, config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    crash_at = (env or {}).get("XETRA_CRASH_AT", "")
+    command = (  # the store's writes can be killed half-way only through this module
+        [sys.executable, "-m", "tests.reliability.half_written"]
+        if crash_at.startswith("store:half-written")
+        else [console_script("xetra-etl")]
+    )
     return subprocess.Popen(
         [
-            console_script("xetra-etl"),
+            *command,
             "run",
             "--config",
             str(config),
@@ -50,6 +59,7 @@ def run(place: Place, config: Path, env: dict[str, str] | None = None) -> subpro
             "2",
         ],
         env={**os.environ, **place.env, "XETRA_LOG_FORMAT": "json", **(env or {})},
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

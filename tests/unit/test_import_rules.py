@@ -43,8 +43,9 @@ _CONCRETE_ADAPTERS = (
     "xetra_etl.common.adapters.storage.s3",
     "xetra_etl.common.adapters.storage.local",
     "xetra_etl.common.adapters.storage.factory",
-    "xetra_etl.common.adapters.sourceio",
+    "xetra_etl.common.adapters.source_csv",
     "xetra_etl.common.adapters.source_reader",
+    "xetra_etl.common.adapters.reader_factory",
     "boto3",
     "botocore",
     "obstore",
@@ -66,8 +67,19 @@ class ImportRule:
 RULES = (
     ImportRule(
         "common/domain",
-        (*_NO_IO, *_OUTER_LAYERS, "xetra_etl.common.infra", "xetra_etl.common.kernels"),
+        (
+            *_NO_IO,
+            *_OUTER_LAYERS,
+            "xetra_etl.common.ports",
+            "xetra_etl.common.infra",
+            "xetra_etl.common.kernels",
+        ),
         "the domain is pure: no I/O, no YAML, nothing of the layers around it",
+    ),
+    ImportRule(
+        "common/ports.py",
+        (*_NO_IO, *_OUTER_LAYERS, "xetra_etl.common.infra", "xetra_etl.common.kernels"),
+        "the ports say what the application needs of the world, in the domain's terms alone",
     ),
     ImportRule(
         "common/kernels.py",
@@ -76,7 +88,7 @@ RULES = (
     ),
     ImportRule(
         "common/infra",
-        _OUTER_LAYERS,
+        (*_OUTER_LAYERS, "xetra_etl.common.ports"),
         "infrastructure serves every layer, so it depends on none of them",
     ),
     ImportRule(
@@ -91,8 +103,18 @@ RULES = (
     ),
     ImportRule(
         "common/adapters",
-        ("xetra_etl.common.entrypoints", "xetra_etl.steps", "xetra_etl.workflows"),
-        "adapters are wired by the entry points, never the other way round",
+        (
+            "xetra_etl.common.app",
+            "xetra_etl.common.entrypoints",
+            "xetra_etl.steps",
+            "xetra_etl.workflows",
+        ),
+        "adapters implement the ports; the application uses them, never the other way round",
+    ),
+    ImportRule(
+        "common/entrypoints",
+        ("xetra_etl.steps", "xetra_etl.workflows"),
+        "the entry points wire the layers for the step commands, which call them",
     ),
     ImportRule(
         ".",
@@ -180,11 +202,11 @@ def test_a_breach_is_found_when_a_module_imports_what_its_rule_forbids(tmp_path:
 def test_the_application_may_not_import_a_concrete_adapter(tmp_path: Path) -> None:
     (tmp_path / "common" / "app").mkdir(parents=True)
     (tmp_path / "common" / "app" / "x.py").write_text(
-        "from xetra_etl.common.adapters import sourceio\n"
+        "from xetra_etl.common.adapters import source_csv\n"
         "from xetra_etl.common.adapters.storage.base import ObjectStore\n",
         encoding="utf-8",
     )
     assert breaches(rule_for("common/app"), tmp_path) == {
-        "common/app/x.py imports xetra_etl.common.adapters.sourceio:"
+        "common/app/x.py imports xetra_etl.common.adapters.source_csv:"
         " the application sees only interfaces"
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import json
 from dataclasses import replace
 
 import pytest
@@ -16,10 +18,13 @@ from xetra_etl.common.domain.jobcontrol import (
     Reason,
     State,
     dates_needing_work,
+    extract_settings_digest,
+    inputs_digest,
     mark_failed,
     parse_meta,
     partition_problem,
     render_meta,
+    report_settings_digest,
     window_digest,
     window_fingerprints,
 )
@@ -181,3 +186,20 @@ def test_meta_file_of_the_previous_columns_is_read_with_partition_unknown() -> N
     cells = next(csv.reader([row]))
     old = ",".join(OLD_META_COLUMNS) + "\n" + ",".join(cells[:index] + cells[index + 1 :]) + "\n"
     assert parse_meta(old.encode()) == {D[0]: (with_partition(record, None), "e")}
+
+
+def test_settings_digests_are_those_the_date_records_already_hold() -> None:
+    # A changed digest redoes every date: the formula is the one earlier records were made with.
+    def digest(value: object) -> str:
+        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+
+    columns, report_columns = {"isin": "ISIN", "time": "Time"}, {"isin": "isin"}
+    extract = extract_settings_digest(columns, False)
+    assert extract == digest({"columns": columns, "zero_volume": False})
+    report = report_settings_digest(extract, 7, report_columns)
+    assert report == digest({"extract": extract, "lookback": 7, "columns": report_columns})
+    day, fingerprints = dt.date(2024, 3, 5), {dt.date(2024, 3, 4): "a", dt.date(2024, 3, 5): "b"}
+    assert inputs_digest(day, fingerprints, 7, report) == (
+        f"{window_digest(day, fingerprints, 7)}-{report}"
+    )
+    assert extract_settings_digest(columns, True) != extract

@@ -10,7 +10,7 @@ import pytest
 
 from tests import oracle
 from tests.sample_data import sample_dir
-from xetra_etl.common.adapters.sourceio import read_bars
+from xetra_etl.common.adapters.source_csv import read_bars
 from xetra_etl.common.adapters.storage.local import LocalStore
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.domain.report import BAR_SCHEMA, daily_aggregates, report_rows

@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xetra_etl.common.adapters.sourceio import PARSED_TYPES
+from xetra_etl.common.adapters.source_csv import PARSED_TYPES
 from xetra_etl.common.domain.rules import RULES, RowProblem, first_broken_row
 from xetra_etl.common.kernels import not_hh_mm, quick_check
 

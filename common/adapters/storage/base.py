@@ -1,80 +1,29 @@
-"""The storage interface every adapter implements.
-
-Keys are relative to the store's root (the bucket prefix or the directory of its URI) and always use
-`/` as separator. ETags are opaque strings: equal ETags mean equal content for the lifetime of
-a key.
-"""
+"""What the object-store adapters share; the interface itself is `common.ports.ObjectStore`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from xetra_etl.common.ports import ObjectStore  # kept for the imports not yet updated
 
-from xetra_etl.common.infra.errors import (
-    ObjectNotFoundError,
-    PreconditionFailedError,
-    XetraEtlError,
-)
-
-
-@dataclass(frozen=True, order=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str
-
-
-@dataclass(frozen=True)
-class Blob:
-    data: bytes
-    etag: str
-
-
-class ObjectStore(Protocol):
-    """What the application needs of a store, and nothing more."""
-
-    uri: str
-
-    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
-        """Objects whose key starts with `prefix`, in key order, after `start_after`."""
-        ...
-
-    def get(self, key: str) -> Blob:
-        """The object's bytes and ETag; ObjectNotFoundError when it does not exist."""
-        ...
-
-    def put(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
-    ) -> str:
-        """Write atomically and return the new ETag.
-
-        `if_match`: only when the current ETag equals it; `if_none_match`: only when the key
-        does not exist. A lost condition raises PreconditionFailedError.
-        """
-        ...
-
-    def delete(self, key: str) -> None:
-        """Remove the object; removing a missing key is not an error."""
-        ...
-
-    def location(self, key: str) -> str:
-        """A full, human-readable address of `key` for messages (`s3://bucket/prefix/key`)."""
-        ...
+__all__ = ["ObjectStore", "join_key"]
 
 
 def join_key(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
-def write_error(error: XetraEtlError, location: str, *, if_match: str | None) -> XetraEtlError:
-    """The error of a failed S3 write: If-Match on a missing key is a lost condition, whether the
-    server answers 404 (AWS, moto) or 412 (SeaweedFS)."""
-    if if_match is not None and isinstance(error, ObjectNotFoundError):
-        return PreconditionFailedError(f"{location} does not exist")
-    return error
+class S3Keys:
+    """Where an S3 store's objects live: a bucket and a key prefix, the store's root."""
+
+    local = False  # every read waits on the network
+
+    def __init__(self, bucket: str, prefix: str) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self.root = f"{self.prefix}/" if self.prefix else ""
+
+    def _key(self, key: str) -> str:
+        return join_key(self.prefix, key)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"

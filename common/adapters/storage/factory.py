@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from urllib.parse import urlparse
 
-from xetra_etl.common.adapters.storage.base import ObjectStore
 from xetra_etl.common.adapters.storage.local import LocalStore
+from xetra_etl.common.ports import ObjectStore
 
 
 def open_store(

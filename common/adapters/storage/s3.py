@@ -28,33 +28,17 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key, write_error
+from xetra_etl.common.adapters.storage.base import S3Keys
+from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
-    ObjectNotFoundError,
-    PreconditionFailedError,
     StorageError,
     StorageTransientError,
     XetraEtlError,
 )
+from xetra_etl.common.ports import Blob, ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-_TRANSIENT = {
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "RequestTimeout",
-    "RequestTimeTooSkewed",
-    "InternalError",
-    "ServiceUnavailable",
-    "500",
-    "502",
-    "503",
-    "504",
-}
 
 
 def _retry_mode() -> Literal["legacy", "standard", "adaptive"]:
@@ -100,8 +84,8 @@ def make_client(
 
 def _parse_timestamp(value: Any) -> Any:
     """A timestamp of an answer: ISO 8601 ones (every listed object's LastModified) by the
-    standard library, the rest (HTTP dates) by botocore. Its general parser (dateutil) was the
-    largest part of a listing's CPU, for a value the store never reads (README, Performance)."""
+    standard library, the rest (HTTP dates) by botocore. Its general parser (dateutil) cost a
+    listing more than anything else, for a value the store never reads."""
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             return dt.datetime.fromisoformat(value)
@@ -112,14 +96,14 @@ def _parse_timestamp(value: Any) -> Any:
 def _shared_loader() -> botocore.loaders.Loader:
     """One model loader for every client of the process.
 
-    Each session otherwise parses the S3 service model and endpoint rules again: ~11 MB of
-    Python objects per client (tracemalloc), and a process may have a client per endpoint.
+    Each session otherwise parses the S3 service model and endpoint rules again, megabytes of
+    Python objects per client, and a process may have a client per endpoint.
     Credentials are still resolved per client, from the standard chain.
     """
     return botocore.loaders.create_loader()
 
 
-class S3Store:
+class S3Store(S3Keys):
     def __init__(
         self,
         bucket: str,
@@ -128,40 +112,31 @@ class S3Store:
         *,
         client_settings: tuple[str | None, str | None, bool] = (None, None, False),
     ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
+        super().__init__(bucket, prefix)
         self.client = client
         # The configured endpoint, region and anonymity the client was made for.
         self.client_settings = client_settings
-        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-
-    def _key(self, key: str) -> str:
-        return join_key(self.prefix, key)
-
-    def location(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._key(key)}"
 
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
-        root = f"{self.prefix}/" if self.prefix else ""
+        root = self.root
         full_prefix = root + prefix
         strip = len(root)
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix}
         if start_after:
             kwargs["StartAfter"] = root + start_after  # a plain string, trailing "/" kept
         paginator = self.client.get_paginator("list_objects_v2")
-        try:
+        with _translated("listing", self.location(prefix)):
             for page in paginator.paginate(**kwargs):
                 for item in page.get("Contents", []):
                     yield ObjectInfo(item["Key"][strip:], item["Size"], item["ETag"])
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "listing", self.location(prefix)) from exc
 
     def get(self, key: str) -> Blob:
-        try:
+        with _translated("reading", self.location(key)):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             return Blob(response["Body"].read(), response["ETag"])
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "reading", self.location(key)) from exc
+
+    def open_object(self, key: str) -> bytes:
+        return self.get(key).data
 
     def put(
         self,
@@ -176,18 +151,12 @@ class S3Store:
             kwargs["IfMatch"] = if_match
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
-        try:
+        with _translated("writing", self.location(key), if_match=if_match):
             return str(self.client.put_object(**kwargs)["ETag"])
-        except (ClientError, BotoCoreError) as exc:
-            location = self.location(key)
-            error = _translate(exc, "writing", location)
-            raise write_error(error, location, if_match=if_match) from exc
 
     def delete(self, key: str) -> None:
-        try:
+        with _translated("deleting", self.location(key)):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "deleting", self.location(key)) from exc
 
 
 def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
@@ -197,16 +166,7 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-        message = error.get("Message") or code
-        if code in _NOT_FOUND or (status == "404" and code != "NoSuchBucket"):
-            return ObjectNotFoundError(location)
-        if code in _PRECONDITION or status in {"412", "409"}:
-            return PreconditionFailedError(f"{doing}: condition not met ({code})")
-        if code in _TRANSIENT or status.startswith("5"):
-            return StorageTransientError(
-                f"{doing}: {message} ({code}), still failing after retries"
-            )
-        return StorageError(f"{doing}: {message} ({code})")
+        return answer_error(doing, location, code, status, error.get("Message") or code)
     if isinstance(exc, NoCredentialsError):
         return StorageError(
             f"{doing}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
@@ -219,3 +179,7 @@ def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
             "AWS_ENDPOINT_URL and the network"
         )
     return StorageError(f"{doing}: {exc}")
+
+
+# A request inside `with _translated(verb, location)` fails with the project's error.
+_translated = functools.partial(translated, _translate, (ClientError, BotoCoreError))

@@ -1,8 +1,8 @@
 """S3 (or any S3-compatible endpoint) as an object store, through obstore (Rust's object_store).
 
 The store of every process that has obstore (the data images, a development install): a GET
-costs about half of botocore's CPU, and with keys in the environment no botocore is imported at
-all (README, Performance). The control images have no obstore and use the botocore store
+costs less CPU than botocore's, and with keys in the environment no botocore is imported at all
+(docs/performance.md). The control images have no obstore and use the botocore store
 (`s3.py`); one contract suite holds both to the same behaviour.
 
 Configured as the botocore store is:
@@ -23,6 +23,7 @@ What still fails is translated into the project's errors, as the botocore store 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import time
@@ -40,7 +41,8 @@ from obstore.exceptions import (
 )
 from obstore.store import S3Store as RustS3Store
 
-from xetra_etl.common.adapters.storage.base import Blob, ObjectInfo, join_key, write_error
+from xetra_etl.common.adapters.storage.base import S3Keys
+from xetra_etl.common.adapters.storage.translation import answer_error, translated
 from xetra_etl.common.infra.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
@@ -48,6 +50,7 @@ from xetra_etl.common.infra.errors import (
     StorageTransientError,
     XetraEtlError,
 )
+from xetra_etl.common.ports import Blob, ObjectInfo
 
 if TYPE_CHECKING:
     import botocore.credentials
@@ -58,7 +61,7 @@ _CREDENTIALS_TTL = dt.timedelta(minutes=30)  # then obstore asks botocore again
 T = TypeVar("T")
 
 
-class ObstoreS3Store:
+class ObstoreS3Store(S3Keys):
     def __init__(
         self,
         bucket: str,
@@ -68,50 +71,38 @@ class ObstoreS3Store:
         region: str | None = None,
         anonymous: bool = False,
     ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
-        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        super().__init__(bucket, prefix)
         self._store = _rust_store(
             bucket, endpoint_url, self.location(""), region=region, anonymous=anonymous
         )
 
-    def _key(self, key: str) -> str:
-        return join_key(self.prefix, key)
-
-    def location(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._key(key)}"
-
     def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
-        root = f"{self.prefix}/" if self.prefix else ""
+        root = self.root
         wanted = root + prefix
         after = root + start_after if start_after else ""
         # obstore lists whole path segments: ask for the folder `wanted` lies in, and keep the
         # keys that start with it as a plain string and sort after `start_after` as one (S3
         # compares StartAfter as a plain string, trailing "/" and all; obstore trims it).
         folder = wanted[: wanted.rfind("/") + 1]
-        try:
+        with _translated("listing", self.location(prefix)):
             for batch in obstore.list(self._store, folder or None, offset=after or None):
                 for meta in batch:
                     key = meta["path"]
                     if key.startswith(wanted) and key > after:
                         yield ObjectInfo(key[len(root) :], meta["size"], meta["e_tag"] or "")
-        except (BaseError, OSError) as exc:
-            raise _translate(exc, "listing", self.location(prefix)) from exc
 
     def get(self, key: str) -> Blob:
         data, etag = self._get(key)
         return Blob(bytes(data), etag)
 
-    def read(self, key: str) -> Body:
+    def open_object(self, key: str) -> Body:
         """The object's bytes as obstore holds them, for a reader that copies them once."""
         return Body(self._get(key)[0])
 
     def _get(self, key: str) -> tuple[obstore.Bytes, str]:
-        try:
+        with _translated("reading", self.location(key)):
             result = obstore.get(self._store, self._key(key))
             return result.bytes(), result.meta["e_tag"] or ""
-        except (BaseError, OSError) as exc:
-            raise _translate(exc, "reading", self.location(key)) from exc
 
     def put(
         self,
@@ -131,19 +122,14 @@ class ObstoreS3Store:
         def write() -> PutResult:
             return obstore.put(self._store, full_key, data, mode=mode)
 
-        try:  # obstore repeats a plain write itself
+        with _translated("writing", self.location(key), if_match=if_match):
+            # obstore repeats a plain write itself
             result = write() if mode == "overwrite" else self._repeated(write)
-        except (BaseError, OSError) as exc:
-            location = self.location(key)
-            error = _translate(exc, "writing", location)
-            raise write_error(error, location, if_match=if_match) from exc
         return result["e_tag"] or ""
 
     def delete(self, key: str) -> None:
-        try:
+        with _translated("deleting", self.location(key)):
             self._repeated(lambda: obstore.delete(self._store, self._key(key)))
-        except (BaseError, OSError) as exc:
-            raise _translate(exc, "deleting", self.location(key)) from exc
 
     @staticmethod
     def _repeated(request: Callable[[], T]) -> T:
@@ -314,37 +300,60 @@ class _ChainCredentials:
         }
 
 
+# obstore raises one exception type for every answer it has no type for; the answer's HTTP
+# status and S3 error code are in its text, where obstore (object_store) puts them.
+_STATUS = re.compile(r"status code: (\d{3})|with status (\d{3})")
+_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_MESSAGE = re.compile(r"<Message>([^<]+)</Message>")
+_ENDPOINT = re.compile(r"\b(https?://[^/\s]+)")
+
+
+def _answer(exc: Exception) -> tuple[str, str, str] | None:
+    """The server's answer in `exc` as (S3 error code, HTTP status, message); None when no
+    answer came."""
+    text = str(exc)
+    status = _STATUS.search(text)
+    if status is None:
+        return None
+    code, message = _CODE.search(text), _MESSAGE.search(text)
+    return (
+        code.group(1) if code else "",
+        status.group(1) or status.group(2),
+        message.group(1) if message else _first_line(text),
+    )
+
+
 def _unanswered(exc: Exception) -> bool:
     """Whether a request failed without an answer: a reset or refused connection, a timeout."""
-    text = str(exc)
-    return isinstance(exc, BaseError) and ("error sending request" in text or "timed out" in text)
+    return isinstance(exc, BaseError) and _answer(exc) is None
 
 
 def _translate(exc: Exception, verb: str, location: str) -> XetraEtlError:
     """The project's error for `exc`, raised while `verb` (reading, writing...) `location`."""
     doing = f"{verb} {location}"
-    if "NoSuchBucket" in str(exc):
-        return StorageError(f"{doing}: the bucket does not exist (NoSuchBucket)")
-    if isinstance(exc, FileNotFoundError):
+    answer = _answer(exc)
+    code, status, message = answer or ("", "", "")
+    if isinstance(exc, FileNotFoundError) and code != "NoSuchBucket":
         return ObjectNotFoundError(location)
     if isinstance(exc, AlreadyExistsError | PreconditionError):
         return PreconditionFailedError(f"{doing}: condition not met")
     if isinstance(exc, PermissionDeniedError | UnauthenticatedError | PermissionError):
         return StorageError(f"{doing}: {_first_line(str(exc))}")
-    text = str(exc)
-    if _unanswered(exc):
-        endpoint = re.search(r"\b(https?://[^/\s]+)", text)
+    if answer is not None:
+        return answer_error(doing, location, code, status, message)
+    if isinstance(exc, BaseError):
+        endpoint = _ENDPOINT.search(str(exc))
         where = f"the S3 endpoint {endpoint.group(1)}" if endpoint else "the S3 endpoint"
         return StorageTransientError(
             f"{doing}: {where} did not answer (connection refused or timed out), still failing "
             "after retries; check endpoint_url, AWS_ENDPOINT_URL and the network"
         )
-    if re.search(r"status code: 4\d\d", text):  # a 4xx answer to a listing: likewise
-        return StorageError(f"{doing}: {_first_line(text)}")
-    if "Client error" in text and "status 5" not in text:  # a 4xx answer: a retry cannot help
-        return StorageError(f"{doing}: {_first_line(text)}")
-    return StorageTransientError(f"{doing}: {_first_line(text)}, still failing after retries")
+    return StorageTransientError(f"{doing}: {_first_line(str(exc))}, still failing after retries")
 
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "error"
+
+
+# A request inside `with _translated(verb, location)` fails with the project's error.
+_translated = functools.partial(translated, _translate, (BaseError, OSError))

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from xetra_etl.common.adapters import sourceio
-from xetra_etl.common.adapters.sourceio import Stream, join_objects, read_bars
+from xetra_etl.common.adapters import source_csv
+from xetra_etl.common.adapters.source_csv import join_objects, read_bars
 from xetra_etl.common.domain.columns import XETRA_HEADER_NAMES
 from xetra_etl.common.infra.errors import ExitCode, SourceDataError
+from xetra_etl.common.ports import Stream
 
 DAY = dt.date(2017, 7, 28)
 HEADER = (
@@ -157,11 +158,17 @@ def test_a_header_without_a_mapped_column_is_not_joined() -> None:
     assert joined is None and rest == objects
 
 
+def test_an_empty_object_before_an_unjoinable_header_still_comes_back_in_its_place() -> None:
+    objects = [b"", HEADER.replace(b"EndPrice", b"ClosePrice") + MINIMAL, HEADER + MINIMAL]
+    joined, rest = join_objects(objects, columns=XETRA_HEADER_NAMES)
+    assert joined is None and rest == objects  # one per object: the careful path names each
+
+
 @pytest.mark.parametrize("head", [4, 64, 1 << 16])
 def test_streamed_objects_join_like_their_bytes(
     head: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    monkeypatch.setattr(sourceio, "_HEAD", head)
+    monkeypatch.setattr(source_csv, "_HEAD", head)
     big = HEADER + MINIMAL * 2000  # longer than any head: the rest is read in place
     objects = [*DATE_OBJECTS, b"  \n\n", big]
     opened: list[Stream] = []

@@ -14,7 +14,7 @@ import io
 import mmap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pv
@@ -23,6 +23,7 @@ from xetra_etl.common.domain.report import BAR_SCHEMA
 from xetra_etl.common.domain.rules import first_broken_row
 from xetra_etl.common.infra.errors import SourceDataError
 from xetra_etl.common.kernels import not_hh_mm
+from xetra_etl.common.ports import Stream
 
 # What the parse makes of each mapped column (`BAR_SCHEMA` and the date, still as text).
 PARSED_TYPES: dict[str, pa.DataType] = {
@@ -36,16 +37,6 @@ PARSED_TYPES: dict[str, pa.DataType] = {
     "traded_volume": pa.int64(),
 }
 _BOM = b"\xef\xbb\xbf"
-
-
-class Stream(Protocol):
-    """An object opened for reading once, like `open(path, "rb", buffering=0)`."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def readinto(self, buffer: memoryview, /) -> int | None: ...
-
-    def close(self) -> None: ...
 
 
 def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date) -> pa.Table:
@@ -150,31 +141,30 @@ def join_objects(
     objects = iter(objects)
     for obj in objects:
         head, stream = _head_of(obj)
-        skip = len(_BOM) if head.startswith(_BOM) else 0
-        if stream is None and (len(head) == skip or head[skip:].isspace()):
+        if stream is None and _blank(head):
             joined.spans.append(None)
             continue
-        end = head.find(b"\n", skip)
-        if end < 0:
-            end = len(head)
-        first = head[skip:end].rstrip(b"\r")
-        if joined.header is None and not _has_columns(first, columns):
-            return None, [_whole(head, stream), *map(_read_all, objects)]
-        if joined.header is not None and first != joined.header:
-            partial = joined.result()
-            earlier = [partial.object_bytes(i) for i in range(len(joined.spans))]
+        first, end = _header_line(head)
+        if not joined.takes(first, columns):
+            earlier = joined.objects_so_far()
             return None, [*earlier, _whole(head, stream), *map(_read_all, objects)]
-        if joined.header is None:
-            joined.header = first
-            joined.append(first + b"\n")
-        start = joined.length
-        joined.append(memoryview(head)[end + 1 :])
-        if stream is not None:
-            joined.append_stream(stream)
-        if joined.length > start and joined.buffer[joined.length - 1] != ord("\n"):
-            joined.append(b"\n")
-        joined.spans.append((start, joined.length))
+        joined.add_body(memoryview(head)[end + 1 :], stream)
     return joined.result(), []
+
+
+def _blank(data: bytes) -> bool:
+    """Whether an object holds nothing but a BOM and white space."""
+    skip = len(_BOM) if data.startswith(_BOM) else 0
+    return len(data) == skip or data[skip:].isspace()
+
+
+def _header_line(head: bytes) -> tuple[bytes, int]:
+    """An object's header line (without a BOM or line end) and where that line ends in `head`."""
+    skip = len(_BOM) if head.startswith(_BOM) else 0
+    end = head.find(b"\n", skip)
+    if end < 0:
+        end = len(head)
+    return head[skip:end].rstrip(b"\r"), end
 
 
 def new_buffer(size: int) -> mmap.mmap:
@@ -230,6 +220,31 @@ class _Joiner:
             if not count:
                 return
             self.length += count
+
+    def takes(self, header: bytes, columns: Mapping[str, str]) -> bool:
+        """Whether an object with this header line joins the others (the first sets it)."""
+        if self.header is not None:
+            return header == self.header
+        if not _has_columns(header, columns):
+            return False
+        self.header = header
+        self.append(header + b"\n")
+        return True
+
+    def add_body(self, body: bytes | memoryview, stream: Stream | None) -> None:
+        """An object's rows after its header: `body`, then what is left in `stream`."""
+        start = self.length
+        self.append(body)
+        if stream is not None:
+            self.append_stream(stream)
+        if self.length > start and self.buffer[self.length - 1] != ord("\n"):
+            self.append(b"\n")
+        self.spans.append((start, self.length))
+
+    def objects_so_far(self) -> list[bytes]:
+        """Each object joined so far as a CSV of its own (an empty one as b"")."""
+        partial = self.result()
+        return [partial.object_bytes(i) for i in range(len(self.spans))]
 
     def result(self) -> JoinedObjects:
         return JoinedObjects(self.buffer, self.length, self.header or b"", tuple(self.spans))
