@@ -21,6 +21,7 @@ import pyarrow.csv as pv
 
 from xetra_etl.common.domain.report import BAR_SCHEMA
 from xetra_etl.common.domain.rules import first_broken_row
+from xetra_etl.common.domain.wording import noun
 from xetra_etl.common.infra.errors import SourceDataError
 from xetra_etl.common.kernels import not_hh_mm
 from xetra_etl.common.ports import Stream
@@ -49,7 +50,7 @@ def read_bars(data: bytes, *, key: str, columns: Mapping[str, str], day: dt.date
     missing = [name for name in columns.values() if name not in header]
     if missing:
         raise SourceDataError(
-            f"the header lacks the mapped column(s) {', '.join(missing)}",
+            f"the header lacks the mapped {noun(len(missing), 'column')} {', '.join(missing)}",
             key=key,
             line=1,
             column=missing[0],

@@ -26,6 +26,7 @@ from xetra_etl.common.domain.dates import (
 from xetra_etl.common.domain.freshness import Freshness, Verdict
 from xetra_etl.common.domain.jobcontrol import dates_needing_work
 from xetra_etl.common.domain.source_layout import SourceDate
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.infra.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -130,13 +131,12 @@ def plan_from_listing(
     if deferred:
         extra.update(deferred_dates=str(len(deferred)), deferred_from=deferred[0].isoformat())
         log.warning(
-            "%d dates need work, more than %d work items of %d date(s): this run takes %d "
-            "(up to %s) and defers %d (from %s) to the next run; raise --chunk-size "
-            "(pipeline.chunk_size) to take more at once, or use `xetra-etl argo backfill`, "
-            "which submits one run per month",
-            len(work),
-            max_items,
-            chunk_size,
+            "%s need work, more than %s of %s: this run takes %d (up to %s) and defers %d "
+            "(from %s) to the next run; raise --chunk-size (pipeline.chunk_size) to take more at "
+            "once, or use `xetra-etl argo backfill`, which submits one run per month",
+            counted(len(work), "date"),
+            counted(max_items or 0, "work item"),
+            counted(chunk_size, "date"),
             len(taken),
             taken[-1],
             len(deferred),

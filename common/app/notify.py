@@ -26,6 +26,7 @@ from typing import Any
 
 from xetra_etl.common.app.context import StepContext
 from xetra_etl.common.app.failure_records import FailureRecord, read_failure_records
+from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.infra.errors import ObjectNotFoundError, StorageTransientError
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,8 @@ def summary(ctx: StepContext, *, status: str, failures: Any) -> dict[str, Any]:
     records = [] if status == "Succeeded" else read_failure_records(ctx)
     dated = run_failed_dates(ctx, raw, records)
     log.info(
-        "%d failed date(s): %d from failure records, %d from the workflow's failures",
-        len(dated),
+        "%s: %d from failure records, %d from the workflow's failures",
+        counted(len(dated), "failed date"),
         len(records),
         len(dated) - len(records),
     )

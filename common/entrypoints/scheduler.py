@@ -190,8 +190,8 @@ class Batches:
         self.abandoned = len(unfinished)
         if unfinished:
             log.warning(
-                "abandoned %d step(s) still under way; the next run redoes their dates",
-                len(unfinished),
+                "abandoned %s still under way; the next run redoes their dates",
+                counted(len(unfinished), "step"),
             )
 
     def _submit(

@@ -269,7 +269,7 @@ def test_ctrl_c_stops_within_a_second_even_when_a_step_hangs_on_the_network(
         result = on_terminal(args, env, interrupt_when=lambda _: plan.counts["timeout"] > 0)
     assert result.exit_code == 130, result.output
     assert result.seconds_after_interrupt is not None and result.seconds_after_interrupt < 5
-    assert "abandoned 1 step(s) still under way" in result.output
+    assert "abandoned 1 step still under way" in result.output
     assert "not finished" in result.output and "resume: run the same command again" in result.output
     again = s3_place.run()
     assert again["exit_code"] == 0, again["stderr"][-2000:]
