@@ -33,13 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 from tests.s3servers import running_seaweedfs  # noqa: E402
 from xetra_etl.common.adapters.catalog import list_source_dates  # noqa: E402
+from xetra_etl.common.adapters.reader_factory import open_reader  # noqa: E402
 from xetra_etl.common.adapters.storage.s3 import S3Store, make_client  # noqa: E402
 from xetra_etl.common.app.context import StepContext  # noqa: E402
 from xetra_etl.common.app.discover import list_for_plan, plan_from_listing  # noqa: E402
 from xetra_etl.common.domain.dates import lookback_start  # noqa: E402
 from xetra_etl.common.domain.jobcontrol import DateRecord, PartitionFile, State  # noqa: E402
 from xetra_etl.common.entrypoints import localrun  # noqa: E402
-from xetra_etl.common.entrypoints.entry import SourceReaderOnDemand  # noqa: E402
 from xetra_etl.common.infra.config import Config, parse_config  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_REPS", "5"))
@@ -118,7 +118,7 @@ def seed(server: Any, dates: int) -> tuple[Config, dt.date, dt.date]:
 def context_for(config: Config, client: Any, run_id: str) -> StepContext:
     source = S3Store(config.source.uri.removeprefix("s3://"), "", client)
     target = S3Store(config.target.uri.removeprefix("s3://"), "", client)
-    return StepContext(config, source, target, run_id, SourceReaderOnDemand(source, config.source))
+    return StepContext(config, source, target, run_id, open_reader(source, config.source))
 
 
 def measure(endpoint: str, actions: dict[str, Callable[[Any], None]]) -> list[dict[str, Any]]:

@@ -17,18 +17,12 @@ from xetra_etl.common.app.check import (
     check_target,
     failed,
 )
-from xetra_etl.common.entrypoints.entry import (
-    add_config_arg,
-    add_date_range_args,
-    build_context,
-    find_config,
-    report_failure,
-    run_date_range,
-)
+from xetra_etl.common.entrypoints.entry import build_context, find_config, report_failure
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.config import load_config
 from xetra_etl.common.infra.errors import ConfigError, ExitCode, UsageError, XetraEtlError
 from xetra_etl.common.ports import ObjectStore
+from xetra_etl.steps.args import add_config_arg, add_date_range_args, run_date_range
 
 STEP = "check"
 # A probe gives up soon on a store that does not answer (unless the environment says otherwise):

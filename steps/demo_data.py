@@ -7,9 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from xetra_etl.common.domain.wording import counted
-from xetra_etl.common.entrypoints.entry import exit_code_for, optional_date_arg, positive_int
+from xetra_etl.common.entrypoints.entry import exit_code_for
 from xetra_etl.common.infra import logs
 from xetra_etl.common.infra.errors import XetraEtlError
+from xetra_etl.steps.args import optional_date_arg, positive_int
 
 
 def build_parser(prog: str = "xetra-etl demo-data") -> argparse.ArgumentParser:

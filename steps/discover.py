@@ -6,17 +6,15 @@ import argparse
 from collections.abc import Sequence
 
 from xetra_etl.common.app.discover import discover
-from xetra_etl.common.entrypoints.entry import (
+from xetra_etl.common.entrypoints.entry import build_context, run_step, write_output
+from xetra_etl.common.infra.config import Config
+from xetra_etl.steps.args import (
     add_config_arg,
     add_date_range_args,
     add_run_id_arg,
-    build_context,
     positive_int,
     run_date_range,
-    run_step,
-    write_output,
 )
-from xetra_etl.common.infra.config import Config
 
 STEP = "discover"
 

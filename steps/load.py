@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from xetra_etl.common.entrypoints.entry import date_step_parser, run_date_step
+from xetra_etl.common.entrypoints.entry import run_date_step
 from xetra_etl.common.infra.tuning import tune_data_process
+from xetra_etl.steps.args import date_step_parser
 
 STEP = "load"
 DESCRIPTION = (

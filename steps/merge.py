@@ -6,15 +6,9 @@ import argparse
 from collections.abc import Sequence
 
 from xetra_etl.common.app.merge import merge
-from xetra_etl.common.entrypoints.entry import (
-    add_config_arg,
-    add_out_arg,
-    add_run_id_arg,
-    build_context,
-    run_step,
-    write_output,
-)
+from xetra_etl.common.entrypoints.entry import build_context, run_step, write_output
 from xetra_etl.common.infra.config import Config
+from xetra_etl.steps.args import add_config_arg, add_out_arg, add_run_id_arg
 
 STEP = "merge"
 

@@ -8,15 +8,9 @@ import os
 from collections.abc import Sequence
 
 from xetra_etl.common.app.notify import parse_failures, post, summary
-from xetra_etl.common.entrypoints.entry import (
-    add_config_arg,
-    add_out_arg,
-    add_run_id_arg,
-    build_context,
-    run_step,
-    write_output,
-)
+from xetra_etl.common.entrypoints.entry import build_context, run_step, write_output
 from xetra_etl.common.infra.config import Config
+from xetra_etl.steps.args import add_config_arg, add_out_arg, add_run_id_arg
 
 STEP = "notify"
 WEBHOOK_ENV = "XETRA_WEBHOOK_URL"

@@ -11,18 +11,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from xetra_etl.common.domain.wording import noun
-from xetra_etl.common.entrypoints.entry import (
-    add_config_arg,
-    add_date_range_args,
-    add_run_id_arg,
-    build_context,
-    positive_int,
-    run_date_range,
-    run_step,
-)
+from xetra_etl.common.entrypoints.entry import build_context, run_step
 from xetra_etl.common.infra.config import Config
 from xetra_etl.common.infra.errors import ExitCode
 from xetra_etl.common.infra.tuning import tune_data_process
+from xetra_etl.steps.args import (
+    add_config_arg,
+    add_date_range_args,
+    add_run_id_arg,
+    positive_int,
+    run_date_range,
+)
 
 if TYPE_CHECKING:
     from xetra_etl.common.app.merge import RunSummary

@@ -12,15 +12,10 @@ from typing import TYPE_CHECKING
 from xetra_etl.common.adapters.catalog import list_partitions
 from xetra_etl.common.domain.jobcontrol import State
 from xetra_etl.common.domain.wording import counted
-from xetra_etl.common.entrypoints.entry import (
-    add_config_arg,
-    build_context,
-    optional_date_arg,
-    positive_int,
-    run_step,
-)
+from xetra_etl.common.entrypoints.entry import build_context, run_step
 from xetra_etl.common.infra.config import Config
 from xetra_etl.common.infra.errors import InputMissingError
+from xetra_etl.steps.args import add_config_arg, optional_date_arg, positive_int
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -25,15 +25,10 @@ from xetra_etl.common.domain.jobcontrol import (
     render_meta,
 )
 from xetra_etl.common.domain.wording import counted
-from xetra_etl.common.entrypoints.entry import (
-    add_config_arg,
-    add_date_range_args,
-    build_context,
-    run_date_range,
-    run_step,
-)
+from xetra_etl.common.entrypoints.entry import build_context, run_step
 from xetra_etl.common.infra.config import Config
 from xetra_etl.common.infra.errors import XetraEtlError
+from xetra_etl.steps.args import add_config_arg, add_date_range_args, run_date_range
 
 STEP = "status"
 PENDING = "pending"  # a source date in range without a record: never started

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from xetra_etl.common.ports import ObjectStore  # kept for the imports not yet updated
-
-__all__ = ["ObjectStore", "join_key"]
+__all__ = ["S3Keys", "join_key"]
 
 
 def join_key(*parts: str) -> str:
