@@ -54,8 +54,8 @@ def test_injected_outcomes_reach_the_controller_as_a_kubelet_reports_them(
     lab.set_plan(
         {
             f"{OUTCOMES}.exits": [{"code": 3, "message": "price must be positive"}],
-            f"{OUTCOMES}.evicted": [{"kill": "evict", "after": 1}],
-            f"{OUTCOMES}.oom": [{"kill": "oom", "after": 1}],
+            f"{OUTCOMES}.evicted": [{"kill": "evict", "after": 3}],
+            f"{OUTCOMES}.oom": [{"kill": "oom", "after": 3}],
             f"{OUTCOMES}.init-fails": [{"fail": "init", "code": 1, "message": "no space left"}],
             f"{OUTCOMES}.wait-fails": [{"fail": "wait", "code": 1, "message": "S3 unreachable"}],
         }
