@@ -16,7 +16,8 @@ What it does, as a kubelet would (the controller reads only the API, so this is 
 Differences from a real node, on purpose: no images (every command runs from the host's root
 filesystem: the step commands from the project's venv, `argoexec` from the lab's bin folder, both
 bound back into the container when a pod mount covers them); user and security context are not
-applied (everything runs as the lab's user); no resource limits; no `pods/exec` or `pods/log`
+applied (everything runs as the lab's user); no resource limits; a pod's volume folders go when its
+last container ends, not when the pod object does; no `pods/exec` or `pods/log`
 endpoints. Because there is no exec endpoint, the controller's "terminate containers" after a
 main container ends without writing its exit code (killed, OOM) cannot reach the wait container;
 the kubelet sends that SIGTERM itself, as the controller's `argoexec kill` would.
@@ -48,6 +49,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -361,6 +363,15 @@ class PodRun(threading.Thread):
                 raise ValueError(f"volume {volume['name']}: kind not supported by the lab kubelet")
         return paths
 
+    def _release_volumes(self) -> None:
+        """Removes the pod's volume folders once no container of it runs.
+
+        A real kubelet keeps them until the pod object goes, but with restartPolicy Never and no
+        exec endpoint nothing can read them after that, and each holds the 200 MB copy of
+        `argoexec` that Argo's init container makes: a suite's few hundred pods would fill a disk.
+        """
+        shutil.rmtree(self.dir / "volumes", ignore_errors=True)
+
     def _projected(self, folder: Path, projected: dict[str, Any]) -> None:
         for source in projected.get("sources", []):
             if "serviceAccountToken" in source:
@@ -519,6 +530,7 @@ class PodRun(threading.Thread):
             self.record.phase, self.record.reason = "Failed", f"LabKubelet: {exc}"
         finally:
             self.kill_all()
+            self._release_volumes()
             self.record.finished = now()
             self.record.deleted = self.stopping.is_set()
             self.kubelet.journal(self.record)
