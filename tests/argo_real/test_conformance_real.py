@@ -47,10 +47,6 @@ DIFFERENT: dict[str, str] = {
         "timing: a lab pod takes about 11 s where the case plays 8 s, so maxDuration (15 s) has "
         "passed at the decision: 'Max duration limit exceeded'"
     ),
-    "failed-vs-error-wait-container": (
-        "the wait container exits 64 (argoexec maps any error to 64, cmd/argoexec/main.go); "
-        "the double says exit code 1"
-    ),
     "max-duration-kills-retried-attempt": (
         "the retried attempt is stopped by SIGTERM at the deadline: 'main: Error (exit code "
         "143)'; the double says 'Step exceeded its deadline'"

@@ -85,19 +85,11 @@ def test_injected_outcomes_reach_the_controller_as_a_kubelet_reports_them(
     assert [r["uid"] for r in records.values() if (pods / r["uid"] / "volumes").exists()] == []
 
 
-WAIT_EXIT_64 = pytest.mark.xfail(
-    strict=True,
-    reason="the double's case expects `wait: Error (exit code 1)`; the real argoexec exits 64 for "
-    "an error that is not an exit code (cmd/argoexec/main.go, util/util.go@v4.0.5), so the real "
-    "controller says `wait: Error (exit code 64): artifact storage is not configured; ...`",
-)
-
-
 @pytest.mark.parametrize(
     "case_name",
     [
         "output-parameter-trims-one-newline",
-        pytest.param("failed-vs-error-wait-container", marks=WAIT_EXIT_64),
+        "failed-vs-error-wait-container",
     ],
 )
 def test_conformance_case_runs_on_the_real_controller_with_its_plays_as_the_plan(

@@ -86,6 +86,7 @@ NO_ARTIFACT_REPOSITORY = (
     "artifact storage is not configured; see the docs for setup instructions: "
     "https://argo-workflows.readthedocs.io/en/latest/configure-artifact-repository/"
 )
+ARGOEXEC_ERROR = 64  # argoexec's exit on an error that is no child's exit code (cmd/argoexec/main.go)
 DEADLINE_MESSAGE = "Step exceeded its deadline"  # executor.go monitorDeadline, v4.0.10
 EPOCH = dt.datetime(2021, 1, 4, 5, 0, tzinfo=dt.UTC)  # where the virtual clock starts
 
@@ -937,7 +938,7 @@ class ArgoSim:
             # The wait container cannot save the log: inferFailedReason gives Error although main
             # exited 0, and lastRetry.exitCode is "0".
             node.phase = ERROR
-            node.message = f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
+            node.message = f"wait: Error (exit code {ARGOEXEC_ERROR}): {NO_ARTIFACT_REPOSITORY}"
             return node
         return self._collect_outputs(tmpl, node, run)
 
@@ -1053,7 +1054,7 @@ class ArgoSim:
                 node.phase = ERROR  # the wait container fails to save the parameter
                 # SaveParameters (executor.go) reads the file through the main container's mount.
                 node.message = (
-                    f"wait: Error (exit code 1): open /mainctrfs{source['path']}: "
+                    f"wait: Error (exit code {ARGOEXEC_ERROR}): open /mainctrfs{source['path']}: "
                     "no such file or directory"
                 )
                 return node

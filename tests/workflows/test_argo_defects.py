@@ -123,7 +123,7 @@ def test_every_step_errors_although_it_exited_zero_when_cluster_has_no_artifact_
     assert sim.run() == ERROR
     discover = sim.nodes[f"{WF}.discover(0)"]
     assert discover.exit_codes == [0]
-    assert discover.message == f"wait: Error (exit code 1): {NO_ARTIFACT_REPOSITORY}"
+    assert discover.message == f"wait: Error (exit code 64): {NO_ARTIFACT_REPOSITORY}"
     # an Error attempt is retried (a fresh pod may reach the store), here in vain: 4 attempts
     assert sim.nodes[f"{WF}.discover"].message == "No more retries left"
     assert sim.nodes[f"{WF}.discover"].exit_codes == [0, 0, 0, 0]
