@@ -86,7 +86,7 @@ NO_ARTIFACT_REPOSITORY = (
     "artifact storage is not configured; see the docs for setup instructions: "
     "https://argo-workflows.readthedocs.io/en/latest/configure-artifact-repository/"
 )
-ARGOEXEC_ERROR = 64  # argoexec's exit on an error that is no child's exit code (cmd/argoexec/main.go)
+ARGOEXEC_ERROR = 64  # argoexec exits so on an error not from its child (cmd/argoexec/main.go)
 DEADLINE_MESSAGE = "Step exceeded its deadline"  # executor.go monitorDeadline, v4.0.10
 EPOCH = dt.datetime(2021, 1, 4, 5, 0, tzinfo=dt.UTC)  # where the virtual clock starts
 
