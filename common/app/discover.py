@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ from xetra_etl.common.domain.dates import (
     lookback_start,
 )
 from xetra_etl.common.domain.freshness import Freshness, Verdict
-from xetra_etl.common.domain.jobcontrol import dates_needing_work
+from xetra_etl.common.domain.jobcontrol import Reason, dates_needing_work
 from xetra_etl.common.domain.source_layout import SourceDate
 from xetra_etl.common.domain.wording import counted
 from xetra_etl.common.infra.errors import UsageError
@@ -128,20 +129,7 @@ def plan_from_listing(
     taken, deferred = bounded(work, chunk_size, max_items)
     items = [format_work_item(chunk) for chunk in chunked(taken, chunk_size)]
     extra = {"meta_file": "current" if meta_current else "stale"}
-    if deferred:
-        extra.update(deferred_dates=str(len(deferred)), deferred_from=deferred[0].isoformat())
-        log.warning(
-            "%s need work, more than %s of %s: this run takes %d (up to %s) and defers %d "
-            "(from %s) to the next run; raise --chunk-size (pipeline.chunk_size) to take more at "
-            "once, or use `xetra-etl argo backfill`, which submits one run per month",
-            counted(len(work), "date"),
-            counted(max_items or 0, "work item"),
-            counted(chunk_size, "date"),
-            len(taken),
-            taken[-1],
-            len(deferred),
-            deferred[0],
-        )
+    extra.update(_deferral(work, taken, deferred, chunk_size, max_items))
     fresh = source_freshness(ctx, found, first=first, last=last)
     plan = Plan(
         run_id=ctx.run_id,
@@ -156,20 +144,49 @@ def plan_from_listing(
         source_freshness=fresh.to_dict(),
     )
     ctx.target.put(ctx.layout.plan_key(ctx.run_id), plan.to_json())
-    counts: dict[str, int] = {}
-    for reason in work.values():
-        counts[str(reason)] = counts.get(str(reason), 0) + 1
+    _log_work(work, len(in_range), first, last, plan.skipped)
+    return plan
+
+
+def _deferral(
+    work: dict[dt.date, Reason],
+    taken: list[dt.date],
+    deferred: list[dt.date],
+    chunk_size: int,
+    max_items: int | None,
+) -> dict[str, str]:
+    """Says which dates wait for the next run: in the log and in the plan's `extra`."""
+    if not deferred:
+        return {}
+    log.warning(
+        "%s need work, more than %s of %s: this run takes %d (up to %s) and defers %d "
+        "(from %s) to the next run; raise --chunk-size (pipeline.chunk_size) to take more at "
+        "once, or use `xetra-etl argo backfill`, which submits one run per month",
+        counted(len(work), "date"),
+        counted(max_items or 0, "work item"),
+        counted(chunk_size, "date"),
+        len(taken),
+        taken[-1],
+        len(deferred),
+        deferred[0],
+    )
+    return {"deferred_dates": str(len(deferred)), "deferred_from": deferred[0].isoformat()}
+
+
+def _log_work(
+    work: dict[dt.date, Reason], in_range: int, first: dt.date, last: dt.date, skipped: int
+) -> None:
+    counts = Counter(str(reason) for reason in work.values())
     by_reason = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
     log.info(
         "%d of %d source dates in %s..%s need work%s; %d up to date",
         len(work),
-        len(in_range),
+        in_range,
         first,
         last,
         f" ({by_reason})" if by_reason else "",
-        plan.skipped,
+        skipped,
     )
-    return plan
 
 
 def source_freshness(
