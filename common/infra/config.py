@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from xetra_etl.common.domain.columns import OUTPUT_COLUMNS, SOURCE_COLUMNS, XETRA_HEADER_NAMES
+from xetra_etl.common.domain.columns import OUTPUT_COLUMNS, XETRA_HEADER_NAMES
 from xetra_etl.common.domain.freshness import FreshnessRule
 from xetra_etl.common.domain.wording import noun
 from xetra_etl.common.infra.errors import ConfigError, ConfigMissingError
@@ -79,21 +79,43 @@ def _choice(*options: str) -> Any:
     return check
 
 
-def _source_columns(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ValueError("expected a mapping of canonical column to source header name")
-    unknown = sorted(set(value) - set(SOURCE_COLUMNS))
-    if unknown:
-        raise ValueError(
-            f"unknown canonical {noun(len(unknown), 'column')} {', '.join(unknown)} "
-            f"(known: {', '.join(SOURCE_COLUMNS)})"
-        )
-    columns = dict(XETRA_HEADER_NAMES)
-    for canonical, header in value.items():
-        columns[canonical] = _text(header)
-    if len(set(columns.values())) != len(columns):
-        raise ValueError("two canonical columns map to the same source header")
-    return columns
+def _column_mapping(
+    defaults: Mapping[str, str], kind: str, to: str, clash: str, *, pinned: str | None = None
+) -> Callable[[Any], dict[str, str]]:
+    """A validator for a mapping that renames some of `defaults`' columns."""
+
+    def check(value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping of {kind} column to {to}")
+        unknown = sorted(set(value) - set(defaults))
+        if unknown:
+            raise ValueError(
+                f"unknown {kind} {noun(len(unknown), 'column')} {', '.join(unknown)} "
+                f"(known: {', '.join(defaults)})"
+            )
+        columns = dict(defaults) | {column: _text(name) for column, name in value.items()}
+        if pinned is not None and columns[pinned] != defaults[pinned]:
+            raise ValueError(f"{pinned!r} is the Hive partition column and cannot be renamed")
+        if len(set(columns.values())) != len(columns):
+            raise ValueError(clash)
+        return columns
+
+    return check
+
+
+_source_columns = _column_mapping(
+    XETRA_HEADER_NAMES,
+    "canonical",
+    "source header name",
+    "two canonical columns map to the same source header",
+)
+_report_columns = _column_mapping(
+    {c: c for c in OUTPUT_COLUMNS},
+    "report",
+    "output name",
+    "two report columns have the same output name",
+    pinned="date",
+)
 
 
 def _freshness(value: Any) -> FreshnessRule:
@@ -117,25 +139,6 @@ def _freshness_days(value: Any) -> dict[str, int | None]:
         )
     days = _int_range(1, 3660)
     return {key: None if value[key] is None else days(value[key]) for key in value}
-
-
-def _report_columns(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ValueError("expected a mapping of report column to output name")
-    unknown = sorted(set(value) - set(OUTPUT_COLUMNS))
-    if unknown:
-        raise ValueError(
-            f"unknown report {noun(len(unknown), 'column')} {', '.join(unknown)} "
-            f"(known: {', '.join(OUTPUT_COLUMNS)})"
-        )
-    columns = {c: c for c in OUTPUT_COLUMNS}
-    for column, name in value.items():
-        columns[column] = _text(name)
-    if columns["date"] != "date":
-        raise ValueError("'date' is the Hive partition column and cannot be renamed")
-    if len(set(columns.values())) != len(columns):
-        raise ValueError("two report columns have the same output name")
-    return columns
 
 
 def checked(validator: Callable[[Any], Any]) -> dict[str, Any]:
