@@ -1,7 +1,7 @@
 """Running a conformance case (`tests/argo_sim/conformance/cases/*.yaml`) on the real controller.
 
 The case's workflow is submitted as a Workflow named `case` (so node names are the ones its
-`plays` and `expect` use) in a namespace of its own; its `plays` become the kubelet's plan, and
+`plays` and `expect` use) in a namespace of its own; its `plays` become that namespace's plan, and
 its containers' `command: [play]` runs play.py. `seconds` in a play are real seconds here.
 
     lab.make_namespace(CASE_NAMESPACE)          # once
@@ -25,7 +25,9 @@ def run_case(
     lab: Lab, case: dict[str, Any], namespace: str = CASE_NAMESPACE, timeout: float = 900.0
 ) -> dict[str, Any]:
     lab.delete_workflow(NAME, namespace)
-    lab.set_plan({node: list(plays) for node, plays in (case.get("plays") or {}).items()})
+    lab.set_plan(
+        {node: list(plays) for node, plays in (case.get("plays") or {}).items()}, namespace
+    )
     spec = dict(case["workflow"])
     if case.get("parameters"):
         spec["arguments"] = {
@@ -45,6 +47,8 @@ def retry_case(
     lab: Lab, case: dict[str, Any], namespace: str = CASE_NAMESPACE, timeout: float = 900.0
 ) -> dict[str, Any]:
     retry = case["retry"]
-    lab.set_plan({node: list(plays) for node, plays in (retry.get("plays") or {}).items()})
+    lab.set_plan(
+        {node: list(plays) for node, plays in (retry.get("plays") or {}).items()}, namespace
+    )
     lab.argo("retry", "-n", namespace, NAME)
     return lab.wait_workflow(NAME, timeout, namespace)

@@ -22,8 +22,8 @@ endpoints. Because there is no exec endpoint, the controller's "terminate contai
 main container ends without writing its exit code (killed, OOM) cannot reach the wait container;
 the kubelet sends that SIGTERM itself, as the controller's `argoexec kill` would.
 
-Plans: a test writes a JSON file (`Lab.set_plan`) mapping a node name (the pod's
-`workflows.argoproj.io/node-name` annotation; `*` matches any characters, e.g.
+Plans: a test writes a JSON file (`Lab.set_plan`, for every namespace or for one) mapping a
+node name (the pod's `workflows.argoproj.io/node-name` annotation; `*` matches any characters, e.g.
 `*.process(0:2017-07-27).load`) to a list of outcomes, taken one per pod attempt in order
 (an `argo retry` recreates a pod under the same node name and takes the next one):
 - `{}`: run the container as it is;
@@ -110,6 +110,25 @@ class Plan:
             self._queues = {key: list(value) for key, value in plans.items()}
 
 
+class Plans:
+    """The lab's plan (`plan.json`) and one per namespace (`plans/<namespace>.json`): while a
+    namespace has its own, its pods take from that one only, so tests in namespaces of their
+    own can run side by side."""
+
+    def __init__(self, path: Path) -> None:
+        self.default = Plan(path)
+        self.folder = path.parent / "plans"
+        self._by_namespace: dict[str, Plan] = {}
+        self._lock = threading.Lock()
+
+    def take(self, namespace: str, node_name: str) -> dict[str, Any] | None:
+        with self._lock:
+            plan = self._by_namespace.setdefault(namespace, Plan(self.folder / f"{namespace}.json"))
+        if plan.path.exists():
+            return plan.take(node_name)
+        return self.default.take(node_name)
+
+
 @dataclass
 class PodRecord:
     """One pod as the kubelet ran it (a line of journal.jsonl)."""
@@ -135,7 +154,7 @@ class KubeletConfig:
     api: KubeAPI
     api_host: str
     api_port: int
-    plan: Plan
+    plan: Plans
     path: list[str]  # PATH inside containers: argoexec, play, the project's venv
     bind_back: list[Path]  # host folders a pod mount must not hide (bin folders, the venv)
     python: str  # runs play.py
@@ -206,7 +225,7 @@ class PodRun(threading.Thread):
         self.dir = self.config.root / "pods" / self.uid
         annotations = meta.get("annotations") or {}
         node_name = annotations.get(NODE_NAME_ANNOTATION, "")
-        self.plan = self.config.plan.take(node_name) if node_name else None
+        self.plan = self.config.plan.take(self.namespace, node_name) if node_name else None
         self.record = PodRecord(
             self.namespace,
             self.pod_name,

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from tests.argo_real.kube import ApiError, KubeAPI
-from tests.argo_real.kubelet import Kubelet, KubeletConfig, Plan
+from tests.argo_real.kubelet import Kubelet, KubeletConfig, Plans
 from tests.s3servers import S3Server, free_ports, running_seaweedfs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -423,7 +423,7 @@ class Lab:
             api=self.api,
             api_host="127.0.0.1",
             api_port=self.api_port,
-            plan=Plan(self.plan_path),
+            plan=Plans(self.plan_path),
             path=[str(lab_bin), str(self.bin), str(venv_bin), "/usr/local/sbin",
                   "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"],
             bind_back=[lab_bin, self.bin, venv, REPO, Path(sys.base_prefix)],
@@ -481,11 +481,17 @@ class Lab:
             *("-l", f"workflows.argoproj.io/workflow={name}", "--timeout=120s"),
         )
 
-    def set_plan(self, plan: dict[str, list[dict[str, Any]]]) -> None:
-        """Planned pod outcomes by node name (kubelet.py); replaces the previous plan."""
-        temporary = self.plan_path.with_suffix(".tmp")
+    def set_plan(self, plan: dict[str, list[dict[str, Any]]], namespace: str | None = None) -> None:
+        """Planned pod outcomes by node name (kubelet.py); replaces the previous plan. With a
+        namespace, a plan for that namespace's pods only, which they take instead of the
+        lab's."""
+        path = self.plan_path
+        if namespace is not None:
+            path = self.plan_path.parent / "plans" / f"{namespace}.json"
+            path.parent.mkdir(exist_ok=True)
+        temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(plan))
-        temporary.replace(self.plan_path)
+        temporary.replace(path)
 
     def journal(self) -> list[dict[str, Any]]:
         """Every pod the kubelet finished, in order (kubelet.PodRecord as dicts)."""

@@ -1,6 +1,7 @@
 """The double's conformance cases (tests/argo_sim/conformance/cases) on the real controller.
 
-Each case runs as a Workflow named `case` (cases.py), each pod attempt ended as its `plays` say,
+Each case runs as a Workflow named `case` (cases.py) in a namespace of its own, several at once,
+each pod attempt ended as its `plays` say,
 and the outcome is compared with what the case expects of the double: workflow phase, node
 phases and messages, nodes that must not exist, children, and for `argo retry` which pods ran
 again. A difference fails, unless listed below with its reason. Compared only in the double:
@@ -10,6 +11,10 @@ container's command).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ import pytest
 import yaml
 
 from tests.argo_real.cases import NAME, retry_case, run_case
+from tests.argo_real.kubelet import now
 from tests.argo_real.lab import REPO, Lab, iter_nodes
 
 pytestmark = pytest.mark.argo
@@ -70,14 +76,73 @@ def _param(path: Path) -> Any:
     return pytest.param(path, id=path.stem)
 
 
-# A namespace of its own (test_kubelet.py makes cases.py's), without an artifact repository.
-CONFORMANCE_NAMESPACE = "conformance"
+# Cases at once, each in a namespace of its own with its own plan: the lab's pods mostly wait
+# (on start-up, plays and backoffs), so side by side the set takes a fraction of the time. The
+# cases that play longest start first.
+PARALLEL = 8
+
+
+@dataclass
+class Outcome:
+    """What the real controller made of a case: the workflow, `argo get`'s view of it, and for
+    a case with `retry`, the same after `argo retry` with the nodes whose pods ran again."""
+
+    workflow: dict[str, Any]
+    shown: str
+    retried: dict[str, Any] | None = None
+    retried_shown: str = ""
+    reran: list[str] = field(default_factory=list)
+
+
+def namespace_of(path: Path) -> str:
+    return f"case-{CASES.index(path):02d}"
+
+
+def runnable(path: Path) -> bool:
+    return (
+        path.stem not in NOT_RUN and "unsupported" not in yaml.safe_load(path.read_text())["expect"]
+    )
+
+
+def played_seconds(path: Path) -> float:
+    plays = yaml.safe_load(path.read_text()).get("plays") or {}
+    return sum(float(play.get("seconds", 0)) for queue in plays.values() for play in queue)
+
+
+def run(lab: Lab, path: Path) -> Outcome:
+    case, namespace = yaml.safe_load(path.read_text()), namespace_of(path)
+    lab.make_namespace(namespace)
+    workflow = run_case(lab, with_plans(case), namespace)
+    outcome = Outcome(workflow, lab.argo("get", "-n", namespace, NAME, check=False))
+    if "retry" in case and "rejects" not in case["expect"]:
+        retried_at = now()
+        outcome.retried = retry_case(lab, {**case, "retry": with_plans(case["retry"])}, namespace)
+        outcome.retried_shown = lab.argo("get", "-n", namespace, NAME, check=False)
+        outcome.reran = reran(lab, namespace, retried_at, case["retry"]["expect"]["reran"])
+    return outcome
+
+
+def reran(lab: Lab, namespace: str, since: str, expected: list[str]) -> list[str]:
+    """The nodes whose pods ran since `since`, once the kubelet's journal has them all (it
+    writes a pod's line just after reporting the pod's end)."""
+    deadline = time.monotonic() + 15
+    while True:
+        found = sorted(
+            r["node_name"]
+            for r in lab.journal()
+            if r["namespace"] == namespace and r["started"] >= since and not r["deleted"]
+        )
+        if found == sorted(expected) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
-def cases_namespace(lab: Lab) -> str:
-    lab.make_namespace(CONFORMANCE_NAMESPACE)
-    return CONFORMANCE_NAMESPACE
+def outcomes(lab: Lab) -> Iterator[dict[str, Future[Outcome]]]:
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        longest_first = sorted(filter(runnable, CASES), key=played_seconds, reverse=True)
+        yield {path.stem: pool.submit(run, lab, path) for path in longest_first}
+        pool.shutdown(cancel_futures=True)
 
 
 def plan_of(play: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +185,7 @@ def check(workflow: dict[str, Any], expect: dict[str, Any], skipped: set[str], s
 
 @pytest.mark.parametrize("path", [_param(p) for p in CASES])
 def test_real_controller_answers_as_the_double_does_when_given_a_conformance_case(
-    lab: Lab, cases_namespace: str, path: Path
+    outcomes: dict[str, Future[Outcome]], path: Path
 ) -> None:
     if path.stem in NOT_RUN:
         pytest.skip(NOT_RUN[path.stem])
@@ -129,25 +194,13 @@ def test_real_controller_answers_as_the_double_does_when_given_a_conformance_cas
     if "unsupported" in expect:
         pytest.skip("the double refuses this case (UnsupportedFeature): nothing to compare")
     skipped, _ = LAB_CANNOT.get(path.stem, (set(), ""))
-    try:
-        workflow = run_case(lab, with_plans(case), cases_namespace)
-        shown = lab.argo("get", "-n", cases_namespace, NAME, check=False)
-        if "rejects" in expect:
-            assert workflow["status"]["phase"] in ("Error", "Failed"), shown
-            return
-        check(workflow, expect, skipped, shown)
-        if "retry" in case:
-            before = len(lab.journal())
-            workflow = retry_case(
-                lab, {**case, "retry": with_plans(case["retry"])}, cases_namespace
-            )
-            shown = lab.argo("get", "-n", cases_namespace, NAME, check=False)
-            check(workflow, case["retry"]["expect"], skipped, shown)
-            rerun = [
-                r["node_name"]
-                for r in lab.journal()[before:]
-                if r["namespace"] == cases_namespace and not r["deleted"]
-            ]
-            assert sorted(rerun) == sorted(case["retry"]["expect"]["reran"]), (rerun, shown)
-    finally:
-        lab.set_plan({})
+    outcome = outcomes[path.stem].result()
+    if "rejects" in expect:
+        assert outcome.workflow["status"]["phase"] in ("Error", "Failed"), outcome.shown
+        return
+    check(outcome.workflow, expect, skipped, outcome.shown)
+    if "retry" in case:
+        assert outcome.retried is not None
+        check(outcome.retried, case["retry"]["expect"], skipped, outcome.retried_shown)
+        reran = sorted(case["retry"]["expect"]["reran"])
+        assert outcome.reran == reran, (outcome.reran, outcome.retried_shown)

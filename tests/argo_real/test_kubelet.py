@@ -58,7 +58,8 @@ def test_injected_outcomes_reach_the_controller_as_a_kubelet_reports_them(
             f"{OUTCOMES}.oom": [{"kill": "oom", "after": 3}],
             f"{OUTCOMES}.init-fails": [{"fail": "init", "code": 1, "message": "no space left"}],
             f"{OUTCOMES}.wait-fails": [{"fail": "wait", "code": 1, "message": "S3 unreachable"}],
-        }
+        },
+        cases_namespace,
     )
     lab.kubectl("create", "-f", "-", input=yaml.safe_dump(outcomes_workflow(cases_namespace)))
     workflow = lab.wait_workflow(OUTCOMES, 600, cases_namespace)
