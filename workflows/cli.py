@@ -159,7 +159,9 @@ def _exit_code_for(exc: Exception) -> int:
     from hera.exceptions import HeraException
     from requests import ConnectionError, Timeout
 
-    if isinstance(exc, ConnectionError | Timeout):
+    from xetra_etl.workflows.operations import ServerTrouble
+
+    if isinstance(exc, ConnectionError | Timeout | ServerTrouble):
         return ExitCode.TEMPORARY
     if isinstance(exc, HeraException) and getattr(exc, "status_code", 0) >= 500:
         return ExitCode.TEMPORARY

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import requests
 from hera.exceptions import AlreadyExists, BadRequest
 from hera.workflows import CronWorkflow, WorkflowsService, WorkflowTemplate
 from hera.workflows import models as m
@@ -27,6 +28,22 @@ ARGO_SECURE_ENV = "ARGO_SECURE"
 
 class ArgoConfigError(Exception):
     """The environment does not say how to reach the Argo server."""
+
+
+class ServerTrouble(Exception):
+    """The Argo server, or a proxy in front of it, answered 5xx: a later try may succeed.
+
+    Hera raises a typed exception only for 500 among the 5xx statuses, and one without its
+    status for the others (502, 503, 504 from an ingress or a port-forward).
+    """
+
+
+def _raise_server_trouble(response: requests.Response, *args: object, **kwargs: object) -> None:
+    if response.status_code >= 500:
+        raise ServerTrouble(
+            f"{response.request.method} {response.url} answered {response.status_code} "
+            f"{response.reason}: {response.text[:200].strip()}"
+        )
 
 
 Document = WorkflowTemplate | CronWorkflow
@@ -74,8 +91,14 @@ def server_config(env: Mapping[str, str]) -> ServerConfig:
 def service_from_env(env: Mapping[str, str], namespace: str) -> WorkflowsService:
     """The real client; only the CLI composition root calls this."""
     config = server_config(env)
+    session = requests.Session()
+    session.hooks["response"].append(_raise_server_trouble)
     return WorkflowsService(
-        host=config.host, token=config.token, verify_ssl=config.verify_ssl, namespace=namespace
+        host=config.host,
+        token=config.token,
+        verify_ssl=config.verify_ssl,
+        namespace=namespace,
+        session=session,
     )
 
 

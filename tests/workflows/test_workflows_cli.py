@@ -8,6 +8,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,12 @@ from xetra_etl.workflows.cli import build_parser, main
 from xetra_etl.workflows.render import MANIFESTS_DIR
 
 SUBCOMMANDS = ("render", "apply", "lint", "submit", "backfill", "retry")
+
+
+def _xetra_etl() -> str:
+    script = shutil.which("xetra-etl", path=str(Path(sys.executable).parent))
+    assert script, "xetra-etl is not installed next to the interpreter; run `make install`"
+    return script
 
 
 def _fake_factory(fake: FakeArgo, seen: list[str]) -> Any:
@@ -157,15 +165,60 @@ def test_lint_exits_75_saying_what_to_check_when_server_is_unreachable() -> None
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "ARGO_SERVER": f"127.0.0.1:{port}", "ARGO_SECURE": "false"}
-    script = shutil.which("xetra-etl", path=str(Path(sys.executable).parent))
-    assert script, "xetra-etl is not installed next to the interpreter; run `make install`"
     result = subprocess.run(
-        [script, "argo", "lint"], env=env, capture_output=True, text=True, timeout=120, check=False
+        [_xetra_etl(), "argo", "lint"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 75, result.stderr
     assert result.stdout == ""
     assert f"no answer from http://127.0.0.1:{port}/api/v1/workflow-templates/" in result.stderr
     assert "ARGO_SERVER" in result.stderr and "try again" in result.stderr
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    """Answers every request 503, as an ingress or a port-forward does when argo-server is down."""
+
+    def _answer(self) -> None:
+        self.send_response(503)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"no endpoints available for service argo-server")
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("command", ["lint", "apply"])
+def test_server_command_exits_75_when_server_answers_503(command: str) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {
+            **os.environ,
+            "ARGO_SERVER": f"127.0.0.1:{server.server_port}",
+            "ARGO_SECURE": "false",
+        }
+        result = subprocess.run(
+            [_xetra_etl(), "argo", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert result.returncode == 75, result.stderr
+    assert "answered 503" in result.stderr and "try again" in result.stderr
 
 
 def test_help_says_how_to_reach_a_port_forwarded_server_when_shown() -> None:
