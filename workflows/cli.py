@@ -82,7 +82,7 @@ def build_parser(prog: str = "xetra-etl argo") -> argparse.ArgumentParser:
     _add_namespace(apply)
 
     lint = sub.add_parser(
-        "lint", help="have the server lint every document (templates referred to must be applied)"
+        "lint", help="lint every document on the server (what they refer to must be applied)"
     )
     _add_render_options(lint)
     _add_namespace(lint)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import requests
 from hera.exceptions import AlreadyExists, BadRequest
-from hera.workflows import CronWorkflow, WorkflowsService, WorkflowTemplate
+from hera.workflows import WorkflowsService
 from hera.workflows import models as m
 
 from xetra_etl.common.infra.naming import PROJECT
 from xetra_etl.workflows.backfill import DateWindow
+from xetra_etl.workflows.render import Document
 from xetra_etl.workflows.settings import PIPELINE_TEMPLATE
 
 ARGO_SERVER_ENV = "ARGO_SERVER"
@@ -44,9 +45,6 @@ def _raise_server_trouble(response: requests.Response, *args: object, **kwargs: 
             f"{response.request.method} {response.url} answered {response.status_code} "
             f"{response.reason}: {response.text[:200].strip()}"
         )
-
-
-Document = WorkflowTemplate | CronWorkflow
 
 
 def describe(doc: Document) -> str:
