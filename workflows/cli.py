@@ -1,8 +1,9 @@
-"""`xetra-etl workflows render ...` and `xetra-etl argo apply|submit|backfill|retry ...`.
+"""`xetra-etl workflows render ...` and `xetra-etl argo apply|lint|submit|backfill|retry ...`.
 
 A thin layer: parse arguments, call `workflows.render` or `workflows.operations`, turn errors into
 a message on stderr and an exit code (0 ok, 2 usage, 75 transient server trouble, 78 missing
-ARGO_SERVER, 1 any other refusal by the server). Results go to stdout, one line each.
+ARGO_SERVER, 1 a document the server's lint rejects or any other refusal by the server). Results
+go to stdout, one line each.
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ from xetra_etl.workflows.settings import DEFAULT_NAMESPACE, RenderSettings
 
 if TYPE_CHECKING:
     # Rendering and the server need hera (the `argo` extra); --help does not.
-    from xetra_etl.workflows.operations import ArgoApi
+    from hera.workflows import WorkflowsService
 
-ApiFactory = Callable[[str], "ArgoApi"]
+ApiFactory = Callable[[str], "WorkflowsService"]
 
 # The command groups steps/cli.py forwards here; accepted as a first word and ignored.
 GROUP_WORDS = ("workflows", "argo")
-# The server refused a request for a reason a retry will not change: not one of the pipeline's
-# own exit codes, which say what is wrong with the data, the config or the network.
+# The server refused a request, or its lint a document, for a reason a retry will not change:
+# not one of the pipeline's own exit codes, which say what is wrong with the data, the config or
+# the network.
 REFUSED = 1
+TRY_AGAIN = (
+    "; check that ARGO_SERVER names a running argo-server (and its port-forward), then try again"
+)
 
 
 def _positive_int(text: str) -> int:
@@ -76,6 +81,12 @@ def build_parser(prog: str = "xetra-etl argo") -> argparse.ArgumentParser:
     _add_render_options(apply)
     _add_namespace(apply)
 
+    lint = sub.add_parser(
+        "lint", help="lint every document on the server (what they refer to must be applied)"
+    )
+    _add_render_options(lint)
+    _add_namespace(lint)
+
     submit = sub.add_parser("submit", help="start one run of the pipeline template")
     submit.add_argument("--first-date", type=_iso_date, help="first date (default: config)")
     submit.add_argument("--last-date", type=_iso_date, help="last date (default: today)")
@@ -112,7 +123,7 @@ def _settings(args: argparse.Namespace) -> RenderSettings:
     )
 
 
-def _default_api_factory(namespace: str) -> ArgoApi:
+def _default_api_factory(namespace: str) -> WorkflowsService:
     from xetra_etl.workflows.operations import environment, service_from_env
 
     return service_from_env(environment(), namespace)
@@ -125,6 +136,8 @@ def _run_operation(args: argparse.Namespace, api_factory: ApiFactory) -> list[st
     ops = ArgoOperations(api=api_factory(args.namespace), namespace=args.namespace)
     if args.command == "apply":
         return ops.apply(documents(_settings(args)))
+    if args.command == "lint":
+        return ops.lint(documents(_settings(args)))
     if args.command == "submit":
         req = submit_request(
             args.namespace,
@@ -146,11 +159,22 @@ def _exit_code_for(exc: Exception) -> int:
     from hera.exceptions import HeraException
     from requests import ConnectionError, Timeout
 
-    if isinstance(exc, ConnectionError | Timeout):
+    from xetra_etl.workflows.operations import ServerTrouble
+
+    if isinstance(exc, ConnectionError | Timeout | ServerTrouble):
         return ExitCode.TEMPORARY
     if isinstance(exc, HeraException) and getattr(exc, "status_code", 0) >= 500:
         return ExitCode.TEMPORARY
     return REFUSED
+
+
+def _reason(exc: Exception, code: int) -> str:
+    """The error, with the URL that did not answer and what to check when a retry may help."""
+    if code != ExitCode.TEMPORARY:
+        return str(exc)
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    return f"{f'no answer from {url}: ' if url else ''}{exc}{TRY_AGAIN}"
 
 
 def main(argv: Sequence[str] | None = None, *, api_factory: ApiFactory | None = None) -> int:
@@ -185,11 +209,16 @@ def _parse(args_list: list[str]) -> argparse.Namespace | int:
 
 def _operate(args: argparse.Namespace, api_factory: ApiFactory) -> int:
     """Run a server command, its result on stdout, a failure on stderr with its exit code."""
-    from xetra_etl.workflows.operations import ArgoConfigError
+    from xetra_etl.workflows.operations import ArgoConfigError, LintFailed
 
     try:
         for line in _run_operation(args, api_factory):
             print(line)
+    except LintFailed as exc:
+        print(*exc.valid, sep="\n", end="\n" if exc.valid else "")
+        for problem in exc.problems:
+            print(f"error: lint: {problem}", file=sys.stderr)
+        return REFUSED
     except ArgoConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.CONFIG
@@ -197,8 +226,9 @@ def _operate(args: argparse.Namespace, api_factory: ApiFactory) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.USAGE  # as argparse exits for one
     except Exception as exc:
-        print(f"error: argo {args.command} failed: {exc}", file=sys.stderr)
-        return _exit_code_for(exc)
+        code = _exit_code_for(exc)
+        print(f"error: argo {args.command} failed: {_reason(exc, code)}", file=sys.stderr)
+        return code
     return ExitCode.OK
 
 

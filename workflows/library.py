@@ -15,7 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hera.workflows import Container, Parameter, WorkflowTemplate
+from hera.workflows import (
+    ConfigMapEnv,
+    ConfigMapVolume,
+    Container,
+    EmptyDirVolume,
+    Env,
+    FieldEnv,
+    Parameter,
+    Resources,
+    RetryStrategy,
+    SecretEnv,
+    WorkflowTemplate,
+)
 from hera.workflows import models as m
 
 from xetra_etl.common.infra.naming import (
@@ -44,7 +56,6 @@ from xetra_etl.workflows.settings import (
     RenderSettings,
 )
 
-CONFIG_VOLUME = "config"
 TMP_VOLUME = "tmp"
 TMP_DIR = "/tmp"
 CONFIG_DIR_IN_POD = CONFIG_PATH_IN_POD.rsplit("/", 1)[0]
@@ -101,36 +112,37 @@ STEP_SPECS: dict[str, StepSpec] = {
 assert tuple(STEP_SPECS) == STEPS, "every step in xetra_etl.common.infra.naming needs a spec here"
 
 
-def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> m.EnvVar:
-    selector = m.SecretKeySelector(name=secret, key=key, optional=optional or None)
-    return m.EnvVar(name=name, value_from=m.EnvVarSource(secret_key_ref=selector))
+StepEnv = Env | SecretEnv | ConfigMapEnv | FieldEnv
 
 
-def _config_map_env(name: str, key: str) -> m.EnvVar:
-    selector = m.ConfigMapKeySelector(name=CONFIG_MAP, key=key, optional=True)
-    return m.EnvVar(name=name, value_from=m.EnvVarSource(config_map_key_ref=selector))
+def _config_map_env(name: str, key: str) -> ConfigMapEnv:
+    return ConfigMapEnv(name=name, config_map_name=CONFIG_MAP, config_map_key=key, optional=True)
 
 
-def step_env(step: str) -> list[m.EnvVar]:
+def step_env(step: str) -> list[StepEnv]:
     """JSON logs, a writable HOME, S3 credentials from a Secret and the endpoint from config."""
-    env = [
-        m.EnvVar(name="XETRA_LOG_FORMAT", value="json"),
-        m.EnvVar(name="HOME", value=TMP_DIR),
-        m.EnvVar(name="PYTHONDONTWRITEBYTECODE", value="1"),
-        _secret_env("AWS_ACCESS_KEY_ID", S3_SECRET, S3_ACCESS_KEY_ID_KEY),
-        _secret_env("AWS_SECRET_ACCESS_KEY", S3_SECRET, S3_SECRET_ACCESS_KEY_KEY),
+    env: list[StepEnv] = [
+        Env(name="XETRA_LOG_FORMAT", value="json"),
+        Env(name="HOME", value=TMP_DIR),
+        Env(name="PYTHONDONTWRITEBYTECODE", value="1"),
+        SecretEnv(name="AWS_ACCESS_KEY_ID", secret_name=S3_SECRET, secret_key=S3_ACCESS_KEY_ID_KEY),
+        SecretEnv(
+            name="AWS_SECRET_ACCESS_KEY", secret_name=S3_SECRET, secret_key=S3_SECRET_ACCESS_KEY_KEY
+        ),
         _config_map_env("AWS_ENDPOINT_URL", ENDPOINT_KEY),
         _config_map_env("AWS_REGION", REGION_KEY),
         # Named in a failed date's failure record (common/app/failure_records.py).
-        m.EnvVar(
-            name=POD_NAME_ENV,
-            value_from=m.EnvVarSource(field_ref=m.ObjectFieldSelector(field_path="metadata.name")),
-        ),
+        FieldEnv(name=POD_NAME_ENV, field_path="metadata.name"),
     ]
     if step == "notify":
         # Optional: without the Secret (or its key) the variable is unset and notify does nothing.
         env.append(
-            _secret_env("XETRA_WEBHOOK_URL", WEBHOOK_SECRET, WEBHOOK_SECRET_KEY, optional=True)
+            SecretEnv(
+                name="XETRA_WEBHOOK_URL",
+                secret_name=WEBHOOK_SECRET,
+                secret_key=WEBHOOK_SECRET_KEY,
+                optional=True,
+            )
         )
     return env
 
@@ -147,27 +159,26 @@ def _security_context() -> m.SecurityContext:
     )
 
 
-def _volumes() -> list[m.Volume]:
-    config = m.ConfigMapVolumeSource(
-        name=CONFIG_MAP, items=[m.KeyToPath(key=CONFIG_MAP_KEY, path=CONFIG_MAP_KEY)]
-    )
+def _volumes() -> list[ConfigMapVolume | EmptyDirVolume]:
+    """The config read-only at its directory and a writable /tmp; Hera mounts each volume.
+
+    Hera's ConfigMapVolume names the volume after the ConfigMap it mounts.
+    """
     return [
-        m.Volume(name=CONFIG_VOLUME, config_map=config),
-        m.Volume(name=TMP_VOLUME, empty_dir=m.EmptyDirVolumeSource()),
+        ConfigMapVolume(
+            name=CONFIG_MAP,
+            items=[m.KeyToPath(key=CONFIG_MAP_KEY, path=CONFIG_MAP_KEY)],
+            mount_path=CONFIG_DIR_IN_POD,
+            read_only=True,
+        ),
+        EmptyDirVolume(name=TMP_VOLUME, mount_path=TMP_DIR),
     ]
 
 
-def _volume_mounts() -> list[m.VolumeMount]:
-    return [
-        m.VolumeMount(name=CONFIG_VOLUME, mount_path=CONFIG_DIR_IN_POD, read_only=True),
-        m.VolumeMount(name=TMP_VOLUME, mount_path=TMP_DIR),
-    ]
-
-
-def _retry_strategy(settings: RenderSettings) -> m.RetryStrategy:
+def _retry_strategy(settings: RenderSettings) -> RetryStrategy:
     policy = settings.retry
-    return m.RetryStrategy(
-        limit=m.IntOrString(str(policy.limit)),  # IntOrString: the schemas accept only a string
+    return RetryStrategy(
+        limit=str(policy.limit),  # a string: the schemas accept only a string for IntOrString
         expression=retry_expression(),
         backoff=m.Backoff(
             duration=policy.backoff_duration,
@@ -178,11 +189,13 @@ def _retry_strategy(settings: RenderSettings) -> m.RetryStrategy:
     )
 
 
-def _resources(step: str) -> m.ResourceRequirements:
+def _resources(step: str) -> Resources:
     res = STEP_RESOURCES[step]
-    return m.ResourceRequirements(
-        requests={"cpu": m.Quantity(res.cpu_request), "memory": m.Quantity(res.memory_request)},
-        limits={"cpu": m.Quantity(res.cpu_limit), "memory": m.Quantity(res.memory_limit)},
+    return Resources(
+        cpu_request=res.cpu_request,
+        memory_request=res.memory_request,
+        cpu_limit=res.cpu_limit,
+        memory_limit=res.memory_limit,
     )
 
 
@@ -209,7 +222,6 @@ def step_template(step: str, settings: RenderSettings) -> Container:
         resources=_resources(step),
         security_context=_security_context(),
         volumes=_volumes(),
-        volume_mounts=_volume_mounts(),
         retry_strategy=_retry_strategy(settings),
         active_deadline_seconds=str(STEP_RESOURCES[step].deadline_seconds),
     )

@@ -1,7 +1,8 @@
-"""Apply, submit, backfill and retry through the Argo server's API (hera's WorkflowsService).
+"""Apply, lint, submit, backfill and retry through the Argo server's API (hera's WorkflowsService).
 
-Request objects are built by pure functions (tested without a cluster); `ArgoOperations` takes any
-object with the few service methods it calls, so tests pass a recording fake instead of patching.
+Submit and retry requests are built by pure functions (tested without a cluster). Apply and lint
+are Hera's own: each document's `create()`, `update()` (get for the resourceVersion, then update)
+and `lint()` (the server's lint endpoint), given the service `ArgoOperations` holds.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from hera.exceptions import AlreadyExists
-from hera.workflows import CronWorkflow, WorkflowsService, WorkflowTemplate
+import requests
+from hera.exceptions import AlreadyExists, BadRequest
+from hera.workflows import WorkflowsService
 from hera.workflows import models as m
 
 from xetra_etl.common.infra.naming import PROJECT
 from xetra_etl.workflows.backfill import DateWindow
+from xetra_etl.workflows.render import Document
 from xetra_etl.workflows.settings import PIPELINE_TEMPLATE
 
 ARGO_SERVER_ENV = "ARGO_SERVER"
@@ -29,40 +31,34 @@ class ArgoConfigError(Exception):
     """The environment does not say how to reach the Argo server."""
 
 
-class ArgoApi(Protocol):
-    """The part of hera's WorkflowsService the operations use."""
+class ServerTrouble(Exception):
+    """The Argo server, or a proxy in front of it, answered 5xx: a later try may succeed.
 
-    def create_workflow_template(
-        self, req: m.WorkflowTemplateCreateRequest, namespace: str | None = None
-    ) -> m.WorkflowTemplate: ...
+    Hera raises a typed exception only for 500 among the 5xx statuses, and one without its
+    status for the others (502, 503, 504 from an ingress or a port-forward).
+    """
 
-    def get_workflow_template(
-        self, name: str, namespace: str | None = None, resource_version: str | None = None
-    ) -> m.WorkflowTemplate: ...
 
-    def update_workflow_template(
-        self, name: str, req: m.WorkflowTemplateUpdateRequest, namespace: str | None = None
-    ) -> m.WorkflowTemplate: ...
+def _raise_server_trouble(response: requests.Response, *args: object, **kwargs: object) -> None:
+    if response.status_code >= 500:
+        raise ServerTrouble(
+            f"{response.request.method} {response.url} answered {response.status_code} "
+            f"{response.reason}: {response.text[:200].strip()}"
+        )
 
-    def create_cron_workflow(
-        self, req: m.CreateCronWorkflowRequest, namespace: str | None = None
-    ) -> m.CronWorkflow: ...
 
-    def get_cron_workflow(
-        self, name: str, namespace: str | None = None, resource_version: str | None = None
-    ) -> m.CronWorkflow: ...
+def describe(doc: Document) -> str:
+    """`WorkflowTemplate/xetra-etl`, as the results and messages name a document."""
+    return f"{type(doc).__name__}/{doc.name}"
 
-    def update_cron_workflow(
-        self, name: str, req: m.UpdateCronWorkflowRequest, namespace: str | None = None
-    ) -> m.CronWorkflow: ...
 
-    def submit_workflow(
-        self, req: m.WorkflowSubmitRequest, namespace: str | None = None
-    ) -> m.Workflow: ...
+class LintFailed(Exception):
+    """The server found a problem in at least one document (its message says which field)."""
 
-    def retry_workflow(
-        self, name: str, req: m.WorkflowRetryRequest, namespace: str | None = None
-    ) -> m.Workflow: ...
+    def __init__(self, problems: Sequence[str], valid: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+        self.valid = list(valid)
 
 
 @dataclass(frozen=True)
@@ -93,8 +89,14 @@ def server_config(env: Mapping[str, str]) -> ServerConfig:
 def service_from_env(env: Mapping[str, str], namespace: str) -> WorkflowsService:
     """The real client; only the CLI composition root calls this."""
     config = server_config(env)
+    session = requests.Session()
+    session.hooks["response"].append(_raise_server_trouble)
     return WorkflowsService(
-        host=config.host, token=config.token, verify_ssl=config.verify_ssl, namespace=namespace
+        host=config.host,
+        token=config.token,
+        verify_ssl=config.verify_ssl,
+        namespace=namespace,
+        session=session,
     )
 
 
@@ -152,63 +154,39 @@ def retry_request(namespace: str, name: str) -> m.WorkflowRetryRequest:
 
 @dataclass
 class ArgoOperations:
-    """The operations behind `xetra-etl argo ...`, against any `ArgoApi`."""
+    """The operations behind `xetra-etl argo ...`, against one Argo server."""
 
-    api: ArgoApi
+    api: WorkflowsService
     namespace: str
 
-    def apply(self, docs: Sequence[WorkflowTemplate | CronWorkflow]) -> list[str]:
+    def _bound(self, doc: Document) -> Document:
+        doc.workflows_service = self.api
+        return doc
+
+    def apply(self, docs: Sequence[Document]) -> list[str]:
         """Create each document, or update it in place when it exists; returns what was done."""
         done = []
-        for doc in docs:
-            built = doc.build()
-            if isinstance(built, m.CronWorkflow):
-                done.append(self._apply_cron(built))
-            elif isinstance(built, m.WorkflowTemplate):
-                done.append(self._apply_template(built))
-            else:
-                raise TypeError(f"cannot apply a {type(built).__name__}")
+        for doc in map(self._bound, docs):
+            try:
+                doc.create()
+                done.append(f"created {describe(doc)}")
+            except AlreadyExists:
+                doc.update()
+                done.append(f"updated {describe(doc)}")
         return done
 
-    def _apply_template(self, template: m.WorkflowTemplate) -> str:
-        name = template.metadata.name or ""
-        try:
-            self.api.create_workflow_template(
-                m.WorkflowTemplateCreateRequest(namespace=self.namespace, template=template),
-                namespace=self.namespace,
-            )
-            return f"created WorkflowTemplate/{name}"
-        except AlreadyExists:
-            current = self.api.get_workflow_template(name, namespace=self.namespace)
-            template.metadata.resource_version = current.metadata.resource_version
-            self.api.update_workflow_template(
-                name,
-                m.WorkflowTemplateUpdateRequest(
-                    name=name, namespace=self.namespace, template=template
-                ),
-                namespace=self.namespace,
-            )
-            return f"updated WorkflowTemplate/{name}"
-
-    def _apply_cron(self, cron: m.CronWorkflow) -> str:
-        name = cron.metadata.name or ""
-        try:
-            self.api.create_cron_workflow(
-                m.CreateCronWorkflowRequest(namespace=self.namespace, cron_workflow=cron),
-                namespace=self.namespace,
-            )
-            return f"created CronWorkflow/{name}"
-        except AlreadyExists:
-            current = self.api.get_cron_workflow(name, namespace=self.namespace)
-            cron.metadata.resource_version = current.metadata.resource_version
-            self.api.update_cron_workflow(
-                name,
-                m.UpdateCronWorkflowRequest(
-                    name=name, namespace=self.namespace, cron_workflow=cron
-                ),
-                namespace=self.namespace,
-            )
-            return f"updated CronWorkflow/{name}"
+    def lint(self, docs: Sequence[Document]) -> list[str]:
+        """Lint every document on the server; raises LintFailed naming each one it rejected."""
+        valid, problems = [], []
+        for doc in map(self._bound, docs):
+            try:
+                doc.lint()
+                valid.append(f"valid {describe(doc)}")
+            except BadRequest as exc:
+                problems.append(f"{describe(doc)}: {exc}")
+        if problems:
+            raise LintFailed(problems, valid)
+        return valid
 
     def submit(self, requests: Sequence[m.WorkflowSubmitRequest]) -> list[str]:
         """Submit each request; returns the names of the workflows created."""

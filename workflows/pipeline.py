@@ -15,7 +15,7 @@ Choices that matter in production (DESIGN.md section 7):
 
 from __future__ import annotations
 
-from hera.workflows import DAG, Parameter, Task, WorkflowTemplate
+from hera.workflows import DAG, Counter, Gauge, Label, Parameter, Task, WorkflowTemplate
 from hera.workflows import models as m
 
 from xetra_etl.common.infra.naming import PROJECT
@@ -51,77 +51,72 @@ def _wf_param(name: str) -> str:
     return f"{{{{workflow.parameters.{name}}}}}"
 
 
-def _ref(step: str) -> m.TemplateRef:
-    return m.TemplateRef(name=LIBRARY_TEMPLATE, template=step)
-
-
 def _args(**values: str) -> list[Parameter]:
     return [Parameter(name=name.replace("_", "-"), value=value) for name, value in values.items()]
 
 
-def _counter(name: str, help_text: str, when: str | None = None) -> m.Prometheus:
-    return m.Prometheus(name=name, help=help_text, counter=m.Counter(value="1"), when=when)
+def _step(step: str, **arguments: str) -> Task:
+    """A task named after its step, running the library's template for it (`templateRef`)."""
+    return Task(
+        name=step,
+        template_ref=m.TemplateRef(name=LIBRARY_TEMPLATE, template=step),
+        arguments=_args(**arguments),
+    )
 
 
-def main_dag(settings: RenderSettings) -> DAG:
-    """discover -> process (withParam over discover's file output) -> merge."""
-    discover = Task(
-        name="discover",
-        template_ref=_ref("discover"),
-        arguments=_args(
+def main_dag() -> DAG:
+    """discover -> process (withParam over discover's file output) -> merge.
+
+    Declared inside the pipeline's `with WorkflowTemplate`: the fan-out's DAG template is
+    declared while this one is open, so Hera lists it in the workflow after this one.
+    """
+    with DAG(name=ENTRYPOINT, fail_fast=False) as dag:
+        discover = _step(
+            "discover",
             first_date=_wf_param("first-date"),
             last_date=_wf_param("last-date"),
             chunk_size=_wf_param("chunk-size"),
             run_id=RUN_ID,
-        ),
-    )
-    process = Task(
-        name=FAN_OUT_TASK,
-        template=PROCESS_TEMPLATE,
-        depends="discover",
-        with_param="{{tasks.discover.outputs.parameters.dates}}",
-        arguments=_args(dates="{{item}}"),
-    )
-    merge = Task(
-        name="merge",
-        template_ref=_ref("merge"),
-        depends=FAN_OUT_TASK,  # plain: Succeeded or Skipped (no dates); never AnySucceeded
-        arguments=_args(run_id=RUN_ID),
-    )
-    return DAG(name=ENTRYPOINT, fail_fast=False, tasks=[discover, process, merge])
+        )
+        process = Task(
+            name=FAN_OUT_TASK,
+            template=process_dag(),
+            with_param="{{tasks.discover.outputs.parameters.dates}}",
+            arguments=_args(dates="{{item}}"),
+        )
+        merge = _step("merge", run_id=RUN_ID)
+        # Plain dependencies: merge runs when the fan-out Succeeded or was Skipped (no dates),
+        # never on AnySucceeded.
+        discover >> process
+        process >> merge
+    return dag
 
 
 def process_dag() -> DAG:
     """One work item (a date or a chunk of dates): extract -> transform -> load."""
     dates = "{{inputs.parameters.dates}}"
-    steps = ("extract", "transform", "load")
-    tasks: list[Task | m.DAGTask] = [
-        Task(
-            name=step,
-            template_ref=_ref(step),
-            depends=previous,
-            arguments=_args(dates=dates, run_id=RUN_ID),
-        )
-        for previous, step in zip((None, *steps), steps, strict=False)
-    ]
     # Counted once per work item when its DAG finishes; with chunk-size 1 an item is one date.
-    metrics = m.Metrics(
-        prometheus=[
-            _counter(
-                "xetra_etl_dates_processed_total",
-                "Work items (dates) extracted, transformed and loaded.",
-                when="{{status}} == Succeeded",
-            ),
-            _counter(
-                "xetra_etl_dates_failed_total",
-                "Work items (dates) that failed in extract, transform or load.",
-                when="{{status}} != Succeeded",
-            ),
-        ]
-    )
-    return DAG(
-        name=PROCESS_TEMPLATE, inputs=[Parameter(name="dates")], tasks=tasks, metrics=metrics
-    )
+    metrics = [
+        Counter(
+            name="xetra_etl_dates_processed_total",
+            help="Work items (dates) extracted, transformed and loaded.",
+            when="{{status}} == Succeeded",
+            value="1",
+        ),
+        Counter(
+            name="xetra_etl_dates_failed_total",
+            help="Work items (dates) that failed in extract, transform or load.",
+            when="{{status}} != Succeeded",
+            value="1",
+        ),
+    ]
+    with DAG(name=PROCESS_TEMPLATE, inputs=[Parameter(name="dates")], metrics=metrics) as dag:
+        extract, transform, load = (
+            _step(step, dates=dates, run_id=RUN_ID) for step in ("extract", "transform", "load")
+        )
+        extract >> transform
+        transform >> load
+    return dag
 
 
 # `{{workflow.failures}}` grows with every failed node. Over 128 KiB of arguments (or of the
@@ -139,36 +134,32 @@ FAILURES_ARG = (
 
 def exit_handler() -> DAG:
     """Runs after every run, whatever its outcome, and tells the webhook (if any) how it went."""
-    notify = Task(
-        name="notify",
-        template_ref=_ref("notify"),
-        arguments=_args(run_id=RUN_ID, status="{{workflow.status}}", failures=FAILURES_ARG),
-    )
-    return DAG(name=EXIT_HANDLER, tasks=[notify])
+    with DAG(name=EXIT_HANDLER) as dag:
+        _step("notify", run_id=RUN_ID, status="{{workflow.status}}", failures=FAILURES_ARG)
+    return dag
 
 
-def _workflow_metrics() -> m.Metrics:
-    return m.Metrics(
-        prometheus=[
-            m.Prometheus(
-                name="xetra_etl_run_duration_seconds",
-                help="Duration of the current or last pipeline run.",
-                gauge=m.Gauge(value="{{workflow.duration}}", realtime=True),
-            ),
-            m.Prometheus(
-                name="xetra_etl_runs_total",
-                help="Finished pipeline runs by final status.",
-                labels=[m.MetricLabel(key="status", value="{{workflow.status}}")],
-                counter=m.Counter(value="1"),
-            ),
-        ]
-    )
+def _workflow_metrics() -> list[Gauge | Counter]:
+    return [
+        Gauge(
+            name="xetra_etl_run_duration_seconds",
+            help="Duration of the current or last pipeline run.",
+            value="{{workflow.duration}}",
+            realtime=True,
+        ),
+        Counter(
+            name="xetra_etl_runs_total",
+            help="Finished pipeline runs by final status.",
+            labels=[Label(key="status", value="{{workflow.status}}")],
+            value="1",
+        ),
+    ]
 
 
 def pipeline_template(settings: RenderSettings) -> WorkflowTemplate:
     """The WorkflowTemplate the CronWorkflow and `argo submit` start."""
     retention = settings.retention
-    return WorkflowTemplate(
+    with WorkflowTemplate(
         name=PIPELINE_TEMPLATE,
         namespace=settings.namespace,
         labels=LABELS,
@@ -190,5 +181,7 @@ def pipeline_template(settings: RenderSettings) -> WorkflowTemplate:
         workflow_metadata=m.WorkflowMetadata(labels=LABELS),
         pod_metadata=m.Metadata(labels=LABELS),
         metrics=_workflow_metrics(),
-        templates=[main_dag(settings), process_dag(), exit_handler()],
-    )
+    ) as template:
+        main_dag()
+        exit_handler()
+    return template

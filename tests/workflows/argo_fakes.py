@@ -1,11 +1,15 @@
-"""A recording stand-in for hera's WorkflowsService, for the operations and CLI tests."""
+"""A recording stand-in for hera's WorkflowsService, for the operations and CLI tests.
+
+A subclass, because Hera's own `create()`/`update()`/`lint()` accept only a WorkflowsService.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from hera.exceptions import AlreadyExists
+from hera.exceptions import AlreadyExists, BadRequest
+from hera.workflows import WorkflowsService
 from hera.workflows import models as m
 
 
@@ -15,11 +19,16 @@ def wire_body(req: Any) -> Any:
     return json.loads(req.model_dump_json(exclude_defaults=True, **options))
 
 
-class FakeArgo:
-    """Records every call; `existing` names objects that answer create with 409 AlreadyExists."""
+class FakeArgo(WorkflowsService):
+    """Records every call; `existing` names objects that answer create with 409 AlreadyExists,
+    `rejected` maps names to the message their lint answers with 400 BadRequest."""
 
-    def __init__(self, existing: set[str] | None = None) -> None:
+    def __init__(
+        self, existing: set[str] | None = None, rejected: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(host="http://fake-argo.invalid")
         self.existing = existing or set()
+        self.rejected = rejected or {}
         self.calls: list[tuple[str, Any]] = []
 
     def _meta(self, name: str) -> m.ObjectMeta:
@@ -59,6 +68,18 @@ class FakeArgo:
     def update_cron_workflow(self, name: str, req: Any, namespace: str | None = None) -> Any:
         self.calls.append(("update_cron_workflow", req))
         return req.cron_workflow
+
+    def _lint(self, call: str, doc: Any) -> Any:
+        self.calls.append((call, doc))
+        if doc.metadata.name in self.rejected:
+            raise BadRequest(self.rejected[doc.metadata.name])
+        return doc
+
+    def lint_workflow_template(self, req: Any, namespace: str | None = None) -> Any:
+        return self._lint("lint_workflow_template", req.template)
+
+    def lint_cron_workflow(self, req: Any, namespace: str | None = None) -> Any:
+        return self._lint("lint_cron_workflow", req.cron_workflow)
 
     def submit_workflow(self, req: Any, namespace: str | None = None) -> Any:
         self.calls.append(("submit_workflow", req))

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +20,13 @@ from tests.workflows.argo_fakes import FakeArgo
 from xetra_etl.workflows.cli import build_parser, main
 from xetra_etl.workflows.render import MANIFESTS_DIR
 
-SUBCOMMANDS = ("render", "apply", "submit", "backfill", "retry")
+SUBCOMMANDS = ("render", "apply", "lint", "submit", "backfill", "retry")
+
+
+def _xetra_etl() -> str:
+    script = shutil.which("xetra-etl", path=str(Path(sys.executable).parent))
+    assert script, "xetra-etl is not installed next to the interpreter; run `make install`"
+    return script
 
 
 def _fake_factory(fake: FakeArgo, seen: list[str]) -> Any:
@@ -119,6 +132,93 @@ def test_apply_exits_75_when_server_is_unreachable(capsys: pytest.CaptureFixture
 
     assert main(["argo", "apply"], api_factory=_fake_factory(Down(), [])) == 75
     assert "connection refused" in capsys.readouterr().err
+
+
+def test_lint_prints_each_valid_document_and_exits_0_when_server_accepts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: list[str] = []
+    assert (
+        main(["argo", "lint", "--namespace", "etl"], api_factory=_fake_factory(FakeArgo(), seen))
+        == 0
+    )
+    assert seen == ["etl"]
+    assert capsys.readouterr().out.splitlines() == [
+        "valid WorkflowTemplate/xetra-etl-steps",
+        "valid WorkflowTemplate/xetra-etl",
+        "valid CronWorkflow/xetra-etl-weekly",
+    ]
+
+
+def test_lint_exits_1_naming_the_document_and_the_problem_when_server_rejects(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = FakeArgo(rejected={"xetra-etl-weekly": "spec.schedules[0]: expected 5 fields"})
+    assert main(["argo", "lint"], api_factory=_fake_factory(fake, [])) == 1
+    out, err = capsys.readouterr()
+    assert "valid WorkflowTemplate/xetra-etl\n" in out
+    assert "CronWorkflow/xetra-etl-weekly: spec.schedules[0]: expected 5 fields" in err
+
+
+def test_lint_exits_75_saying_what_to_check_when_server_is_unreachable() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ARGO_SERVER": f"127.0.0.1:{port}", "ARGO_SECURE": "false"}
+    result = subprocess.run(
+        [_xetra_etl(), "argo", "lint"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 75, result.stderr
+    assert result.stdout == ""
+    assert f"no answer from http://127.0.0.1:{port}/api/v1/workflow-templates/" in result.stderr
+    assert "ARGO_SERVER" in result.stderr and "try again" in result.stderr
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    """Answers every request 503, as an ingress or a port-forward does when argo-server is down."""
+
+    def _answer(self) -> None:
+        self.send_response(503)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"no endpoints available for service argo-server")
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("command", ["lint", "apply"])
+def test_server_command_exits_75_when_server_answers_503(command: str) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {
+            **os.environ,
+            "ARGO_SERVER": f"127.0.0.1:{server.server_port}",
+            "ARGO_SECURE": "false",
+        }
+        result = subprocess.run(
+            [_xetra_etl(), "argo", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert result.returncode == 75, result.stderr
+    assert "answered 503" in result.stderr and "try again" in result.stderr
 
 
 def test_help_says_how_to_reach_a_port_forwarded_server_when_shown() -> None:

@@ -11,6 +11,7 @@ from xetra_etl.workflows.backfill import month_windows
 from xetra_etl.workflows.operations import (
     ArgoConfigError,
     ArgoOperations,
+    LintFailed,
     backfill_requests,
     retry_request,
     server_config,
@@ -104,6 +105,41 @@ def test_apply_updates_with_resource_version_when_documents_exist() -> None:
     updates = [req for name, req in fake.calls if name.startswith("update_")]
     assert updates[0].template.metadata.resource_version == "42"
     assert updates[1].cron_workflow.metadata.resource_version == "42"
+
+
+def test_apply_sends_each_document_to_its_own_namespace_when_rendered_for_it() -> None:
+    fake = FakeArgo()
+    ArgoOperations(fake, "etl").apply(documents(RenderSettings(namespace="etl")))
+    assert {req.template.metadata.namespace for name, req in fake.calls if "template" in name} == {
+        "etl"
+    }
+
+
+def test_lint_names_every_document_when_server_finds_no_problem() -> None:
+    fake = FakeArgo()
+    assert ArgoOperations(fake, "argo").lint(documents(RenderSettings())) == [
+        "valid WorkflowTemplate/xetra-etl-steps",
+        "valid WorkflowTemplate/xetra-etl",
+        "valid CronWorkflow/xetra-etl-weekly",
+    ]
+    assert [name for name, _ in fake.calls] == [
+        "lint_workflow_template",
+        "lint_workflow_template",
+        "lint_cron_workflow",
+    ]
+
+
+def test_lint_reports_every_rejected_document_when_server_rejects_some() -> None:
+    fake = FakeArgo(rejected={"xetra-etl": "templateRef xetra-etl-steps not found"})
+    with pytest.raises(LintFailed) as failed:
+        ArgoOperations(fake, "argo").lint(documents(RenderSettings()))
+    assert failed.value.valid == [
+        "valid WorkflowTemplate/xetra-etl-steps",
+        "valid CronWorkflow/xetra-etl-weekly",
+    ]
+    assert failed.value.problems == [
+        "WorkflowTemplate/xetra-etl: templateRef xetra-etl-steps not found"
+    ]
 
 
 def test_submit_returns_created_names_when_server_accepts() -> None:
