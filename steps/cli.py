@@ -31,7 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "xetra_etl.workflows.cli",
         "render the Argo manifests (workflows render --out DIR)",
     ),
-    "argo": ("xetra_etl.workflows.cli", "apply, submit, backfill or retry on an Argo server"),
+    "argo": (
+        "xetra_etl.workflows.cli",
+        "apply, lint, submit, backfill or retry on an Argo server",
+    ),
 }
 
 
