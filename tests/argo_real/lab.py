@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from tests.argo_real.kube import ApiError, KubeAPI
-from tests.argo_real.kubelet import Kubelet, KubeletConfig, Plan
+from tests.argo_real.kubelet import ImageRoot, Kubelet, KubeletConfig, Plan
 from tests.s3servers import S3Server, free_ports, running_seaweedfs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,9 +133,16 @@ def stop_pids(pids: list[int], grace: float) -> None:
 class Lab:
     """Everything of the lab under one work folder; `with Lab(dir) as lab:` or start()/stop()."""
 
-    def __init__(self, work_dir: Path, *, stop_grace: float = STOP_GRACE) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        stop_grace: float = STOP_GRACE,
+        images: Mapping[str, ImageRoot] | None = None,
+    ) -> None:
         self.dir = work_dir.resolve()
         self.stop_grace = stop_grace
+        self.images = dict(images or {})  # image mode from the start (kubelet.py)
         self.processes: list[Process] = []
         self.stack = contextlib.ExitStack()
         self.s3: S3Server | None = None
@@ -428,11 +435,24 @@ class Lab:
                   "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"],
             bind_back=[lab_bin, self.bin, venv, REPO, Path(sys.base_prefix)],
             python=sys.executable,
+            images=self.images,
         )  # fmt: skip
         self.kubelet = Kubelet(config)
         self.kubelet.start()
 
     # ---- using it -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def image_mode(self, roots: Mapping[str, ImageRoot]) -> Iterator[None]:
+        """Pods started in the block run containers of these images from their root filesystems
+        (kubelet.py's image mode); the images mapped before are mapped again after it."""
+        before = dict(self.images)
+        self.images.update(roots)
+        try:
+            yield
+        finally:
+            self.images.clear()
+            self.images.update(before)
+
     def env(self) -> dict[str, str]:
         """Environment for kubectl and argo against the lab."""
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "ARGO_NAMESPACE": NAMESPACE}
