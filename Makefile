@@ -68,7 +68,8 @@ test-quick: $(STAMP)
 	$(BIN)/pytest -m "not images and not e2e and not slow and not argo"
 
 ## test-argo: the flows on a real Argo control plane (Go builds the binaries once; see tests/argo_real)
-test-argo: $(STAMP) argo-lab-deps
+# images-deps: one flow runs the step images' root filesystems (buildah mount) in the lab.
+test-argo: $(STAMP) argo-lab-deps images-deps
 	tests/argo_real/go/build.sh >/dev/null  # builds once per machine; prints the versions
 	$(BIN)/pytest -m argo tests/argo_real
 
