@@ -1,8 +1,9 @@
 """The pipeline's flows on the real Argo controller (v4.0.5), with real Xetra sample dates.
 
 Every test starts from the source uploaded again and an empty target, submits through the real
-`argo` CLI, and reads the workflow from the API server. One run at a time (the templates' mutex);
-timeouts are generous for a loaded two-core machine.
+`argo` CLI, and reads the workflow from the API server. One runs the submit flow in the
+kubelet's image mode: every step from its image's root filesystem (buildah mount). One run at a
+time (the templates' mutex); timeouts are generous for a loaded two-core machine.
 """
 
 from __future__ import annotations
