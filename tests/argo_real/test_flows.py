@@ -174,17 +174,25 @@ def cluster_report(lab: Lab) -> list[dict[str, Any]]:
     return report_rows("s3://xetra-reports", lab.s3.endpoint_url)
 
 
+def submit_succeeds_as_a_local_run(
+    lab: Lab, webhook: Webhook, tmp_path: Path
+) -> tuple[str, dict[str, Any]]:
+    """Submit from the template: Succeeded, the report a local run writes, one webhook post."""
+    name = submit(lab)
+    workflow = lab.wait_workflow(name, RUN_TIMEOUT)
+    assert workflow["status"]["phase"] == "Succeeded", describe(lab, name)
+    rows = cluster_report(lab)
+    assert {r["date"] for r in rows} == {dt.date(2017, 7, 27), dt.date(2017, 7, 28)}
+    assert rows == local_report(lab, tmp_path)
+    posts = webhook.for_run(name)
+    assert [p["status"] for p in posts] == ["Succeeded"] and posts[0]["failed_dates"] == []
+    return name, workflow
+
+
 def test_submit_from_the_template_succeeds_and_reports_what_a_local_run_reports(
     fresh: Lab, webhook: Webhook, tmp_path: Path
 ) -> None:
-    name = submit(fresh)
-    workflow = fresh.wait_workflow(name, RUN_TIMEOUT)
-    assert workflow["status"]["phase"] == "Succeeded", describe(fresh, name)
-    rows = cluster_report(fresh)
-    assert {r["date"] for r in rows} == {dt.date(2017, 7, 27), dt.date(2017, 7, 28)}
-    assert rows == local_report(fresh, tmp_path)
-    posts = webhook.for_run(name)
-    assert [p["status"] for p in posts] == ["Succeeded"] and posts[0]["failed_dates"] == []
+    submit_succeeds_as_a_local_run(fresh, webhook, tmp_path)
 
 
 def test_cron_workflow_fires_each_minute_and_its_second_run_is_a_no_op(
@@ -349,14 +357,7 @@ def image_lab(fresh: Lab, step_images: Mapping[str, ImageRoot]) -> Iterator[Lab]
 def test_pipeline_run_from_the_step_images_root_filesystems_reports_what_a_local_run_reports(
     image_lab: Lab, step_images: Mapping[str, ImageRoot], webhook: Webhook, tmp_path: Path
 ) -> None:
-    name = submit(image_lab)
-    workflow = image_lab.wait_workflow(name, RUN_TIMEOUT)
-    assert workflow["status"]["phase"] == "Succeeded", describe(image_lab, name)
-    rows = cluster_report(image_lab)
-    assert {r["date"] for r in rows} == {dt.date(2017, 7, 27), dt.date(2017, 7, 28)}
-    assert rows == local_report(image_lab, tmp_path)
-    posts = webhook.for_run(name)
-    assert [p["status"] for p in posts] == ["Succeeded"] and posts[0]["failed_dates"] == []
+    name, workflow = submit_succeeds_as_a_local_run(image_lab, webhook, tmp_path)
     # Every step's main ran from its own image; Argo's init and wait containers from the host.
     pods = {r["node_name"]: r for r in image_lab.journal() if r["workflow"] == name}
     image_of = {
