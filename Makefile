@@ -68,7 +68,8 @@ test-quick: $(STAMP)
 	$(BIN)/pytest -m "not images and not e2e and not slow and not argo"
 
 ## test-argo: the flows on a real Argo control plane (Go builds the binaries once; see tests/argo_real)
-test-argo: $(STAMP) argo-lab-deps
+# images-deps: one flow runs the step images' root filesystems (buildah mount) in the lab.
+test-argo: $(STAMP) argo-lab-deps images-deps
 	tests/argo_real/go/build.sh >/dev/null  # builds once per machine; prints the versions
 	$(BIN)/pytest -m argo tests/argo_real
 
@@ -154,12 +155,14 @@ bench: $(STAMP)
 # argoexec built from Go modules (cached outside the clone), SeaweedFS for S3, a process kubelet.
 ARGO_LAB_DIR ?= .argo-lab
 ARGO_LAB_APT := bubblewrap
+# ARGO_LAB_IMAGES=1: image mode, the steps run from the step images' root filesystems (buildah).
+ARGO_LAB_IMAGES ?=
 
 .PHONY: argo-lab argo-lab-down argo-lab-build argo-lab-deps
 
 ## argo-lab: start the Argo lab in the background; prints the API server and a kubeconfig for argo/kubectl
-argo-lab: $(STAMP) argo-lab-deps
-	$(BIN)/python -m tests.argo_real.lab start --dir $(ARGO_LAB_DIR)
+argo-lab: $(STAMP) argo-lab-deps $(if $(ARGO_LAB_IMAGES),images-deps)
+	$(BIN)/python -m tests.argo_real.lab start --dir $(ARGO_LAB_DIR) $(if $(ARGO_LAB_IMAGES),--images)
 
 ## argo-lab-down: stop the Argo lab started by make argo-lab (SIGTERM, then SIGKILL after a grace period)
 argo-lab-down: $(STAMP)

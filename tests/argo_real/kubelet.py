@@ -6,17 +6,30 @@ What it does, as a kubelet would (the controller reads only the API, so this is 
   and projected ones (the service-account token from TokenRequest, `ca.crt` from the namespace's
   `kube-root-ca.crt`, the namespace);
 - runs the init containers in order, then the others together, each in its own mount and PID
-  namespace (`bwrap --bind / / --dev /dev --proc /proc --tmpfs /run --unshare-pid`), with the
+  namespace (`bwrap --bind <root> / --dev /dev --proc /proc --tmpfs /run --unshare-pid`), with the
   pod's volume mounts where the spec says, `/dev/termination-log` bound to a file of its own,
   and the env resolved (`value`, `fieldRef`, `configMapKeyRef`, `secretKeyRef`, `envFrom`);
 - reports the pod's phase and every container's state, exit code, reason and termination
   message through `pods/status`;
 - on deletion stops the processes, then deletes the pod with grace 0 and a UID precondition.
 
-Differences from a real node, on purpose: no images (every command runs from the host's root
-filesystem: the step commands from the project's venv, `argoexec` from the lab's bin folder, both
-bound back into the container when a pod mount covers them); user and security context are not
-applied (everything runs as the lab's user); no resource limits; a pod's volume folders go when its
+Venv mode (the default): no images; every command runs from the host's root filesystem, the step
+commands from the project's venv, `argoexec` from the lab's bin folder, both bound back into the
+container when a pod mount covers them.
+
+Image mode (`KubeletConfig.images`, image name -> `ImageRoot`): a container whose `image` is a key
+runs with that image's root filesystem as `/` (`bwrap --bind <rootfs> /`), the pod's mounts,
+/dev, /proc, /dev/termination-log and Argo's /var/run/argo (the argoexec copy the init container
+made) bound into it, the image's Env under the pod's, its WorkingDir, Entrypoint and Cmd where the
+spec has none, and `/` remounted read-only when `readOnlyRootFilesystem` says so. Argo's init and
+wait containers (image `argoexec:lab`) still run from the host. The emissary in main is the host's
+argoexec, run inside the image: it links glibc dynamically, so the image needs glibc 2.34 or later
+(Debian bookworm has 2.36); Argo's own release builds it static (`CGO_ENABLED=0`).
+
+Differences from a real node, on purpose, in both modes: the user and the rest of the security
+context are not applied (everything runs as the lab's user, root in CI); no resource limits; the
+network is the host's (no /etc/hosts or /etc/resolv.conf of the pod); several pods of one image
+share one root filesystem (a read-only one in our templates); a pod's volume folders go when its
 last container ends, not when the pod object does; no `pods/exec` or `pods/log`
 endpoints. Because there is no exec endpoint, the controller's "terminate containers" after a
 main container ends without writing its exit code (killed, OOM) cannot reach the wait container;
@@ -29,7 +42,8 @@ node name (the pod's `workflows.argoproj.io/node-name` annotation; `*` matches a
 - `{}`: run the container as it is;
 - `{"code": 65, "message": "...", "seconds": 2, "files": {"/tmp/x": "..."}}`: main's command is
   replaced by `play` (play.py), which waits, writes the files and the termination message and
-  exits with the code: the conformance cases' `plays` map onto this directly;
+  exits with the code: the conformance cases' `plays` map onto this directly (venv mode only:
+  `play` is the host's);
 - `{"kill": "sigkill", "after": 0}`: SIGKILL the step's process (the emissary's child), `after`
   seconds after it started;
 - `{"kill": "oom", "after": 1}`: kill the main container; reported `OOMKilled`, exit 137;
@@ -143,9 +157,21 @@ class PodRecord:
     reason: str = ""
     exit_codes: dict[str, int] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
+    roots: dict[str, str] = field(default_factory=dict)  # container -> its `/` on the host
     started: str = ""
     finished: str = ""
     deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ImageRoot:
+    """A step image unpacked as a root filesystem (e.g. `buildah mount`), with its OCI config."""
+
+    rootfs: Path
+    env: dict[str, str]  # the image's Env: PATH, HOME, ...
+    working_dir: str
+    entrypoint: list[str]
+    cmd: list[str]
 
 
 @dataclass
@@ -158,6 +184,8 @@ class KubeletConfig:
     path: list[str]  # PATH inside containers: argoexec, play, the project's venv
     bind_back: list[Path]  # host folders a pod mount must not hide (bin folders, the venv)
     python: str  # runs play.py
+    # Image mode: a container whose image is a key runs with that root filesystem as `/`.
+    images: dict[str, ImageRoot] = field(default_factory=dict)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -411,14 +439,15 @@ class PodRun(threading.Thread):
                 for item in source["downwardAPI"].get("items", []):
                     (folder / item["path"]).write_text(self._field(item["fieldRef"]["fieldPath"]))
 
-    def _env(self, spec: dict[str, Any]) -> dict[str, str]:
-        env = {
-            "PATH": ":".join(self.config.path),
-            "HOSTNAME": self.pod_name,
-            "HOME": "/root",
-            "KUBERNETES_SERVICE_HOST": self.config.api_host,
-            "KUBERNETES_SERVICE_PORT": str(self.config.api_port),
-        }
+    def _env(self, spec: dict[str, Any], image: ImageRoot | None) -> dict[str, str]:
+        env = {"PATH": ":".join(self.config.path), "HOME": "/root"}
+        if image is not None:
+            env = {"HOME": "/root", **image.env}  # a runtime starts from the image's Env
+        env.update(
+            HOSTNAME=self.pod_name,
+            KUBERNETES_SERVICE_HOST=self.config.api_host,
+            KUBERNETES_SERVICE_PORT=str(self.config.api_port),
+        )
         for source in spec.get("envFrom") or []:
             kind = "configmaps" if "configMapRef" in source else "secrets"
             ref = source.get("configMapRef") or source.get("secretRef") or {}
@@ -450,8 +479,11 @@ class PodRun(threading.Thread):
         raise ValueError(f"env {entry['name']}: source not supported by the lab kubelet")
 
     # ---- containers ----------------------------------------------------------------------------
-    def _argv(self, spec: dict[str, Any], volumes: dict[str, Path]) -> list[str]:
-        argv = ["bwrap", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
+    def _argv(
+        self, spec: dict[str, Any], volumes: dict[str, Path], image: ImageRoot | None
+    ) -> list[str]:
+        root = "/" if image is None else str(image.rootfs)
+        argv = ["bwrap", "--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
         argv += ["--die-with-parent", "--unshare-pid", "--new-session"]
         mounts = sorted(spec.get("volumeMounts") or [], key=lambda m: m["mountPath"].count("/"))
         covered: list[str] = []
@@ -471,21 +503,41 @@ class PodRun(threading.Thread):
             str(log_file),
             spec.get("terminationMessagePath", "/dev/termination-log"),
         ]
-        for keep in self.config.bind_back:
-            if any(str(keep) == c or str(keep).startswith(c.rstrip("/") + "/") for c in covered):
-                argv += ["--ro-bind", str(keep), str(keep)]
-        argv += ["--chdir", spec.get("workingDir") or "/", "--"]
+        if image is None:
+            for keep in self.config.bind_back:
+                if any(
+                    str(keep) == c or str(keep).startswith(c.rstrip("/") + "/") for c in covered
+                ):
+                    argv += ["--ro-bind", str(keep), str(keep)]
+        elif (spec.get("securityContext") or {}).get("readOnlyRootFilesystem"):
+            # after the mounts: bwrap makes their mount points in the image's root first
+            argv += ["--remount-ro", "/"]
+        working_dir = spec.get("workingDir") or (image.working_dir if image else "") or "/"
+        argv += ["--chdir", working_dir, "--"]
         return argv
 
-    def _command(self, spec: dict[str, Any], env: dict[str, str]) -> list[str]:
-        command = [_expand(a, env) for a in (spec.get("command") or []) + (spec.get("args") or [])]
-        if not command:
-            raise ValueError(f"container {spec['name']}: no command (the lab has no images)")
-        return command
+    def _command(
+        self, spec: dict[str, Any], env: dict[str, str], image: ImageRoot | None
+    ) -> list[str]:
+        # As a runtime does: the spec's command replaces the image's entrypoint and cmd, its
+        # args replace cmd only.
+        command = spec.get("command") or (image.entrypoint if image else [])
+        args = spec.get("args") or ([] if spec.get("command") or image is None else image.cmd)
+        argv = [_expand(a, env) for a in [*command, *args]]
+        if not argv:
+            raise ValueError(f"container {spec['name']}: no command and no image entrypoint")
+        return argv
 
     def _start(self, spec: dict[str, Any], volumes: dict[str, Path], play: bool) -> Container:
-        env = self._env(spec)
-        command = self._command(spec, env)
+        image = self.config.images.get(spec.get("image", ""))
+        env = self._env(spec, image)
+        command = self._command(spec, env, image)
+        if play and image is not None:
+            raise ValueError(
+                f"container {spec['name']}: a planned exit runs `play` from the host; "
+                f"image {spec['image']} runs from its own root filesystem (use venv mode)"
+            )
+        self.record.roots[spec["name"]] = "/" if image is None else str(image.rootfs)
         if play:
             env["XETRA_LAB_PLAY"] = json.dumps(self.plan)
             emissary = command[: command.index("--") + 1] if "--" in command else []
@@ -494,7 +546,7 @@ class PodRun(threading.Thread):
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{spec['name']}.log", "ab") as out:
             popen = subprocess.Popen(
-                self._argv(spec, volumes) + command,
+                self._argv(spec, volumes, image) + command,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

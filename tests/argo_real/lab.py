@@ -11,6 +11,7 @@ kubelet (kubelet.py). Binaries come from `tests/argo_real/go/build.sh`.
         lab.argo("submit", "-n", "xetra", "--from", "workflowtemplate/xetra-etl")
 
     python -m tests.argo_real.lab up --dir .argo-lab      # make argo-lab
+    python -m tests.argo_real.lab up --dir .argo-lab --images   # make argo-lab ARGO_LAB_IMAGES=1
     python -m tests.argo_real.lab down --dir .argo-lab    # make argo-lab-down
 """
 
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,7 +36,7 @@ from typing import Any
 import yaml
 
 from tests.argo_real.kube import ApiError, KubeAPI
-from tests.argo_real.kubelet import Kubelet, KubeletConfig, Plans
+from tests.argo_real.kubelet import ImageRoot, Kubelet, KubeletConfig, Plans
 from tests.s3servers import S3Server, free_ports, running_seaweedfs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,9 +134,16 @@ def stop_pids(pids: list[int], grace: float) -> None:
 class Lab:
     """Everything of the lab under one work folder; `with Lab(dir) as lab:` or start()/stop()."""
 
-    def __init__(self, work_dir: Path, *, stop_grace: float = STOP_GRACE) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        stop_grace: float = STOP_GRACE,
+        images: Mapping[str, ImageRoot] | None = None,
+    ) -> None:
         self.dir = work_dir.resolve()
         self.stop_grace = stop_grace
+        self.images = dict(images or {})  # image mode from the start (kubelet.py)
         self.processes: list[Process] = []
         self.stack = contextlib.ExitStack()
         self.s3: S3Server | None = None
@@ -428,11 +436,24 @@ class Lab:
                   "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"],
             bind_back=[lab_bin, self.bin, venv, REPO, Path(sys.base_prefix)],
             python=sys.executable,
+            images=self.images,
         )  # fmt: skip
         self.kubelet = Kubelet(config)
         self.kubelet.start()
 
     # ---- using it -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def image_mode(self, roots: Mapping[str, ImageRoot]) -> Iterator[None]:
+        """Pods started in the block run containers of these images from their root filesystems
+        (kubelet.py's image mode); the images mapped before are mapped again after it."""
+        before = dict(self.images)
+        self.images.update(roots)
+        try:
+            yield
+        finally:
+            self.images.clear()
+            self.images.update(before)
+
     def env(self) -> dict[str, str]:
         """Environment for kubectl and argo against the lab."""
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "ARGO_NAMESPACE": NAMESPACE}
@@ -536,13 +557,21 @@ def iter_nodes(workflow: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 # ---- make argo-lab / argo-lab-down ---------------------------------------------------------------
-def _up(work_dir: Path) -> int:
+def _up(work_dir: Path, images: bool) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda sig, frame: stopping.append(sig))
     (work_dir / "pids").unlink(missing_ok=True)
     (work_dir / "ready").unlink(missing_ok=True)
-    with Lab(work_dir) as lab:
+    with contextlib.ExitStack() as stack:
+        roots: dict[str, ImageRoot] = {}
+        if images:  # buildah is needed only then
+            from tests.argo_real.step_images import build_for, mounted_images, template_images
+
+            refs = template_images(REPO / "workflows" / "manifests")
+            build_for(refs)
+            roots = stack.enter_context(mounted_images(refs, build_binaries() / "argoexec"))
+        lab = stack.enter_context(Lab(work_dir, images=roots))
         assert lab.s3 is not None
         info = {
             "server": lab.server,
@@ -551,6 +580,7 @@ def _up(work_dir: Path) -> int:
             "s3_env": lab.s3.env(),
             "bin": str(lab.bin),
             "versions": lab.versions(),
+            "images": {ref: str(root.rootfs) for ref, root in roots.items()},
         }
         (work_dir / "ready").write_text(json.dumps(info, indent=2))
         while not stopping:
@@ -559,7 +589,7 @@ def _up(work_dir: Path) -> int:
     return 0
 
 
-def _start_background(work_dir: Path, timeout: float) -> int:
+def _start_background(work_dir: Path, timeout: float, images: bool) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     if (work_dir / "pids").exists() and any(process_alive(p) for p in _pids(work_dir)):
         print(f"argo-lab: already running (make argo-lab-down first); {work_dir}/ready")
@@ -567,7 +597,8 @@ def _start_background(work_dir: Path, timeout: float) -> int:
     (work_dir / "ready").unlink(missing_ok=True)
     with open(work_dir / "lab.log", "ab") as out:
         child = subprocess.Popen(
-            [sys.executable, "-m", "tests.argo_real.lab", "up", "--dir", str(work_dir)],
+            [sys.executable, "-m", "tests.argo_real.lab", "up", "--dir", str(work_dir)]
+            + (["--images"] if images else []),
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -582,8 +613,14 @@ def _start_background(work_dir: Path, timeout: float) -> int:
         time.sleep(1.0)
     info = json.loads((work_dir / "ready").read_text())
     s3 = info["s3_env"]
+    mode = "the steps run from the project's venv"
+    if info["images"]:
+        mode = "image mode: the steps run from " + ", ".join(
+            f"{ref} at {rootfs}" for ref, rootfs in info["images"].items()
+        )
     print(
         f"""argo-lab is up: {info["versions"]}
+  Pods:        {mode}
   API server:  {info["server"]}   (kubeconfig {info["kubeconfig"]})
   S3:          {info["s3"]}   (SeaweedFS; buckets {", ".join(BUCKETS)})
 Point kubectl and argo at it:
@@ -625,12 +662,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=REPO / ".argo-lab")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--grace", type=float, default=STOP_GRACE)
+    parser.add_argument(
+        "--images",
+        action="store_true",
+        help="image mode: build and mount the step images; pods run from their root filesystems",
+    )
     args = parser.parse_args(argv)
     work_dir = args.dir.resolve()
     if args.command == "up":
-        return _up(work_dir)
+        return _up(work_dir, args.images)
     if args.command == "start":
-        return _start_background(work_dir, args.timeout)
+        return _start_background(work_dir, args.timeout, args.images)
     return _down(work_dir, args.grace)
 
 

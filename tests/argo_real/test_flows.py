@@ -1,8 +1,9 @@
 """The pipeline's flows on the real Argo controller (v4.0.5), with real Xetra sample dates.
 
 Every test starts from the source uploaded again and an empty target, submits through the real
-`argo` CLI, and reads the workflow from the API server. One run at a time (the templates' mutex);
-timeouts are generous for a loaded two-core machine.
+`argo` CLI, and reads the workflow from the API server. One runs the submit flow in the
+kubelet's image mode: every step from its image's root filesystem (buildah mount). One run at a
+time (the templates' mutex); timeouts are generous for a loaded two-core machine.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.argo_real.kubelet import ImageRoot
 from tests.argo_real.lab import NAMESPACE, REPO, Lab, iter_nodes
+from tests.argo_real.step_images import build_for, mounted_images, template_images
 from tests.e2e.conftest import console_script
 from tests.s3servers import free_ports
 from tests.sample_data import sample_dir
@@ -171,17 +174,25 @@ def cluster_report(lab: Lab) -> list[dict[str, Any]]:
     return report_rows("s3://xetra-reports", lab.s3.endpoint_url)
 
 
+def submit_succeeds_as_a_local_run(
+    lab: Lab, webhook: Webhook, tmp_path: Path
+) -> tuple[str, dict[str, Any]]:
+    """Submit from the template: Succeeded, the report a local run writes, one webhook post."""
+    name = submit(lab)
+    workflow = lab.wait_workflow(name, RUN_TIMEOUT)
+    assert workflow["status"]["phase"] == "Succeeded", describe(lab, name)
+    rows = cluster_report(lab)
+    assert {r["date"] for r in rows} == {dt.date(2017, 7, 27), dt.date(2017, 7, 28)}
+    assert rows == local_report(lab, tmp_path)
+    posts = webhook.for_run(name)
+    assert [p["status"] for p in posts] == ["Succeeded"] and posts[0]["failed_dates"] == []
+    return name, workflow
+
+
 def test_submit_from_the_template_succeeds_and_reports_what_a_local_run_reports(
     fresh: Lab, webhook: Webhook, tmp_path: Path
 ) -> None:
-    name = submit(fresh)
-    workflow = fresh.wait_workflow(name, RUN_TIMEOUT)
-    assert workflow["status"]["phase"] == "Succeeded", describe(fresh, name)
-    rows = cluster_report(fresh)
-    assert {r["date"] for r in rows} == {dt.date(2017, 7, 27), dt.date(2017, 7, 28)}
-    assert rows == local_report(fresh, tmp_path)
-    posts = webhook.for_run(name)
-    assert [p["status"] for p in posts] == ["Succeeded"] and posts[0]["failed_dates"] == []
+    submit_succeeds_as_a_local_run(fresh, webhook, tmp_path)
 
 
 def test_cron_workflow_fires_each_minute_and_its_second_run_is_a_no_op(
@@ -322,3 +333,45 @@ def test_step_process_killed_by_sigkill_fails_its_attempt_with_exit_137_and_is_n
     assert [(r["reason"], r["exit_codes"].get("main")) for r in killed] == [
         ("SIGKILL to the step", 137)
     ]
+
+
+@pytest.fixture(scope="module")
+def step_images(lab: Lab) -> Iterator[dict[str, ImageRoot]]:
+    """The images the installed templates name, built (or found in buildah's storage) and mounted
+    for the module; unmounted and their working containers removed after it."""
+    refs = template_images(REPO / "workflows" / "manifests")
+    started = time.monotonic()
+    seconds = build_for(refs)
+    print(f"\nstep images built or reused in {time.monotonic() - started:.1f} s: {seconds}")
+    with mounted_images(refs, lab.bin / "argoexec") as roots:
+        yield roots
+
+
+@pytest.fixture
+def image_lab(fresh: Lab, step_images: Mapping[str, ImageRoot]) -> Iterator[Lab]:
+    """The session's lab with its kubelet in image mode for one test."""
+    with fresh.image_mode(step_images):
+        yield fresh
+
+
+def test_pipeline_run_from_the_step_images_root_filesystems_reports_what_a_local_run_reports(
+    image_lab: Lab, step_images: Mapping[str, ImageRoot], webhook: Webhook, tmp_path: Path
+) -> None:
+    name, workflow = submit_succeeds_as_a_local_run(image_lab, webhook, tmp_path)
+    # Every step's main ran from its own image; Argo's init and wait containers from the host.
+    pods = {r["node_name"]: r for r in image_lab.journal() if r["workflow"] == name}
+    image_of = {
+        t["name"]: t["container"]["image"]
+        for path in sorted((REPO / "workflows" / "manifests").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        for t in (doc.get("spec") or {}).get("templates") or []
+        if "container" in t
+    }
+    steps = [(step_of(n), pods.get(n["name"])) for n in iter_nodes(workflow) if n["type"] == "Pod"]
+    assert steps and all(record for _, record in steps), describe(image_lab, name)
+    assert {step for step, _ in steps} == set(image_of), describe(image_lab, name)
+    for step, record in steps:
+        assert record is not None
+        roots = record["roots"]
+        assert roots["main"] == str(step_images[image_of[step]].rootfs), (step, roots)
+        assert roots["init"] == roots["wait"] == "/", (step, roots)

@@ -1,8 +1,10 @@
 """`make argo-lab` starts the lab in the background and says how to reach it; `make argo-lab-down`
-stops every process it recorded."""
+stops every process it recorded. The lab is started in image mode (ARGO_LAB_IMAGES=1): the step
+images are mounted while it runs and unmounted when it stops."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,9 +17,9 @@ from tests.argo_real.lab import REPO, process_alive
 pytestmark = pytest.mark.argo
 
 
-def make(target: str, lab_dir: Path) -> subprocess.CompletedProcess[str]:
+def make(target: str, lab_dir: Path, *variables: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "-s", "-C", str(REPO), target, f"ARGO_LAB_DIR={lab_dir}"],
+        ["make", "-s", "-C", str(REPO), target, f"ARGO_LAB_DIR={lab_dir}", *variables],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -29,10 +31,14 @@ def test_make_argo_lab_prints_a_kubeconfig_that_reaches_it_and_down_stops_every_
     tmp_path: Path,
 ) -> None:
     lab_dir = tmp_path / "lab"
-    up = make("argo-lab", lab_dir)
+    up = make("argo-lab", lab_dir, "ARGO_LAB_IMAGES=1")
     pids = [int(p) for p in (lab_dir / "pids").read_text().split()]
+    rootfs: list[str] = []
     try:
         assert up.returncode == 0, up.stdout + up.stderr
+        rootfs = list(json.loads((lab_dir / "ready").read_text())["images"].values())
+        assert "image mode" in up.stdout and rootfs, up.stdout
+        assert all(os.path.ismount(path) for path in rootfs), rootfs
         assert "Server Version: v1.36.3" in up.stdout and "v4.0.5" in up.stdout
         exports = re.search(r"export KUBECONFIG=(\S+) PATH=(\S+):\$PATH", up.stdout)
         assert exports, up.stdout
@@ -54,3 +60,4 @@ def test_make_argo_lab_prints_a_kubeconfig_that_reaches_it_and_down_stops_every_
     assert "stopped" in down.stdout
     assert [p for p in pids if process_alive(p)] == []
     assert not (lab_dir / "pids").exists()
+    assert [path for path in rootfs if os.path.ismount(path)] == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,12 +19,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from images import build
 from tests.argo_sim import ContainerRun, RunOutcome
+from xetra_etl.common.infra.naming import DEFAULT_REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("XETRA_BASE_IMAGE", "localhost/xetra-base:bookworm")
 CA_CERTS = "/etc/ssl/certs"
 RUN_TIMEOUT = 600.0
+REQUIRED_TOOLS = ("buildah", "podman", "debootstrap")
+
+
+@dataclass(frozen=True)
+class BuiltImages:
+    base: str
+    refs: dict[str, str]  # image name -> reference
+    build_seconds: dict[str, float]
+
+
+def build_images(
+    registry: str = DEFAULT_REGISTRY, tag: str | None = None, names: Sequence[str] = ()
+) -> BuiltImages:
+    """The local base image (cached) and the step images (`names`, or all) on it, as the image
+    tier builds them; buildah's layer cache makes an unchanged image a matter of seconds."""
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing or os.geteuid() != 0:
+        raise RuntimeError(
+            f"image builds need root and {missing or REQUIRED_TOOLS}: make images-deps"
+        )
+    checked([str(ROOT / "images" / "base-image.sh")], timeout=1800)
+    images = [i for i in build.plan(registry, tag) if not names or i.name in names]
+    seconds: dict[str, float] = {}
+    for image in images:
+        started = time.monotonic()
+        argv = build.build_argv(
+            "buildah",
+            image,
+            base_image=BASE_IMAGE,
+            isolation="chroot",
+            pull="never",
+            volumes=[f"{CA_CERTS}:{CA_CERTS}:ro"],
+        )
+        checked(argv, timeout=1800)
+        seconds[image.name] = time.monotonic() - started
+    return BuiltImages(BASE_IMAGE, {i.name: i.ref for i in images}, seconds)
 
 
 def run(argv: Sequence[str], *, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from tests.argo_sim import FAILED, SUCCEEDED, ArgoSim
 from tests.argo_sim.cluster import minikube_artifact_repository
 from tests.e2e.conftest import LAST, Place, make_place
 from tests.images.buildah import (
+    BuiltImages,
     StepContainers,
     checked,
     container_of,
@@ -25,7 +26,6 @@ from tests.images.buildah import (
     image_size,
     run,
 )
-from tests.images.conftest import BuiltImages
 from xetra_etl.common.infra.naming import (
     CONFIG_PATH_IN_POD,
     IMAGES,
