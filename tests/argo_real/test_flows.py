@@ -192,7 +192,22 @@ def submit_succeeds_as_a_local_run(
 def test_submit_from_the_template_succeeds_and_reports_what_a_local_run_reports(
     fresh: Lab, webhook: Webhook, tmp_path: Path
 ) -> None:
-    submit_succeeds_as_a_local_run(fresh, webhook, tmp_path)
+    name, workflow = submit_succeeds_as_a_local_run(fresh, webhook, tmp_path)
+    # archiveLogs: the wait container reads main's log from /var/run/argo (emissary's
+    # GetOutputStream, v4.0.5: no pods/log needed) and puts it in the artifact repository.
+    pods = [n for n in iter_nodes(workflow) if n["type"] == "Pod"]
+    logs = {
+        n["name"]: a["s3"]["key"]
+        for n in pods
+        for a in n.get("outputs", {}).get("artifacts", [])
+        if a["name"] == "main-logs"
+    }
+    assert sorted(logs) == sorted(n["name"] for n in pods), (logs, describe(fresh, name))
+    assert fresh.s3 is not None
+    assert set(logs.values()) <= set(fresh.s3.keys("xetra-argo-logs")), logs
+    (discover,) = [key for node, key in logs.items() if node.startswith(f"{name}.discover(")]
+    discover_log = fresh.s3.admin.get_object(Bucket="xetra-argo-logs", Key=discover)
+    assert b"need work" in discover_log["Body"].read()
 
 
 def test_cron_workflow_fires_each_minute_and_its_second_run_is_a_no_op(
