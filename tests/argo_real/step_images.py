@@ -18,7 +18,6 @@ import os
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -28,25 +27,20 @@ from tests.images.buildah import build_images, checked, image_config, run
 PT_INTERP = 3
 
 
+def images_by_template(manifests: Path) -> dict[str, str]:
+    """The image of each container template in the manifests in the folder, by template name."""
+    return {
+        template["name"]: str(template["container"]["image"])
+        for path in sorted(manifests.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        for template in (doc.get("spec") or {}).get("templates") or []
+        if "image" in (template.get("container") or {})
+    }
+
+
 def template_images(manifests: Path) -> list[str]:
     """Every container image the manifests in the folder name, sorted."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            container = node.get("container")
-            if isinstance(container, dict) and "image" in container:
-                found.add(str(container["image"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for path in sorted(manifests.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            walk(doc)
-    return sorted(found)
+    return sorted(set(images_by_template(manifests).values()))
 
 
 def split_ref(ref: str) -> tuple[str, str, str]:

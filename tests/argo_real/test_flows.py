@@ -26,7 +26,12 @@ import yaml
 
 from tests.argo_real.kubelet import ImageRoot
 from tests.argo_real.lab import NAMESPACE, REPO, Lab, iter_nodes
-from tests.argo_real.step_images import build_for, mounted_images, template_images
+from tests.argo_real.step_images import (
+    build_for,
+    images_by_template,
+    mounted_images,
+    template_images,
+)
 from tests.e2e.conftest import console_script
 from tests.s3servers import free_ports
 from tests.sample_data import sample_dir
@@ -375,13 +380,7 @@ def test_pipeline_run_from_the_step_images_root_filesystems_reports_what_a_local
     name, workflow = submit_succeeds_as_a_local_run(image_lab, webhook, tmp_path)
     # Every step's main ran from its own image; Argo's init and wait containers from the host.
     pods = {r["node_name"]: r for r in image_lab.journal() if r["workflow"] == name}
-    image_of = {
-        t["name"]: t["container"]["image"]
-        for path in sorted((REPO / "workflows" / "manifests").glob("*.yaml"))
-        for doc in yaml.safe_load_all(path.read_text())
-        for t in (doc.get("spec") or {}).get("templates") or []
-        if "container" in t
-    }
+    image_of = images_by_template(REPO / "workflows" / "manifests")
     steps = [(step_of(n), pods.get(n["name"])) for n in iter_nodes(workflow) if n["type"] == "Pod"]
     assert steps and all(record for _, record in steps), describe(image_lab, name)
     assert {step for step, _ in steps} == set(image_of), describe(image_lab, name)

@@ -5,7 +5,6 @@ nothing is installed yet."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from tests.argo_real.lab import Lab, Process
+from tests.s3servers import free_ports
 
 pytestmark = pytest.mark.argo
 
@@ -28,17 +28,11 @@ DOCUMENTS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def argo_server(lab: Lab) -> Iterator[str]:
     """A plain-HTTP argo-server in the controller's namespace (its ConfigMap is there), acting
     with the lab admin's kubeconfig (`--auth-mode=server`)."""
-    port = free_port()
+    (port,) = free_ports(1)
     argv = [
         str(lab.bin / "argo"),
         "server",
